@@ -1,0 +1,1 @@
+"""Shared runtime of every medcode service: settings, logs, telemetry, gRPC bootstrap, DB sessions."""

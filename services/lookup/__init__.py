@@ -1,0 +1,1 @@
+"""The lookup service: the catalog of code systems, search, crosswalks and pair checks."""

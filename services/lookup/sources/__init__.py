@@ -1,0 +1,1 @@
+"""Readers of the packaged code sets and of operator-imported files (CPT, HCPCS)."""
