@@ -287,7 +287,7 @@ def load_sources(modules: Iterable[str] = SHIPPED_SOURCES) -> Iterable[SystemDat
 def build_catalog(
     engine: Engine, sources: Iterable[SystemData] | None = None, *, force: bool = False
 ) -> list[BuildReport]:
-    """Store every shipped code system (or the given ones), then rebuild the search index if anything changed."""
+    """Store every shipped code system (or the given ones); re-index search when anything changed."""
     storage.metadata.create_all(engine)
     reports = [store_system(engine, data, force=force) for data in (sources or load_sources())]
     if any(r.action == "built" for r in reports) or not _has_search_index(engine):
