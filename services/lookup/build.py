@@ -212,6 +212,9 @@ def store_system(engine: Engine, data: SystemData, *, force: bool = False) -> Bu
                 "billable": record.billable,
                 "parent": record.parent,
                 "position": position,
+                "terms": "\n".join(
+                    [n.text for n in record.notes if n.kind == "inclusion_term"] + record.search_terms
+                ),
                 "payload": message.SerializeToString(),
             }
 

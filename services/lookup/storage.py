@@ -54,6 +54,9 @@ codes = Table(
     Column("billable", Boolean, nullable=False),
     Column("parent", String(32)),
     Column("position", Integer, nullable=False),  # order within the system, as published
+    # What search matches besides code and title: inclusion terms and the loader's search terms,
+    # one per line.
+    Column("terms", Text, nullable=False),
     Column("payload", LargeBinary, nullable=False),  # the serialized medcode.lookup.v1.Code, FULL view
     UniqueConstraint("system", "code_key", name="uq_codes_system_code_key"),
 )
