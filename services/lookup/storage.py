@@ -80,6 +80,7 @@ crosswalks = Table(
     Column("gem", String(128), nullable=False),
 )
 Index("ix_crosswalks_source", crosswalks.c.source_system, crosswalks.c.source_code)
+Index("ix_crosswalks_target", crosswalks.c.target_system, crosswalks.c.target_code)
 Index("ix_crosswalks_owner", crosswalks.c.owner)
 
 clinical_categories = Table(
