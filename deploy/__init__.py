@@ -1,0 +1,1 @@
+"""How medcode runs: the local runner and (later) Kubernetes manifests."""
