@@ -25,7 +25,7 @@ from services.lookup.convert import (
     pcs_character_message,
     summary_message,
 )
-from services.lookup.records import CodeRecord, NoteRecord, SystemData
+from services.lookup.records import CodeRecord, SystemData
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,6 @@ SHIPPED_SOURCES = (
     "services.lookup.sources.icd10cm_loader",
     "services.lookup.sources.icd10pcs_loader",
     "services.lookup.sources.icd9_loader",
-)
-
-# Notes that apply to everything below the item that carries them. Inclusion terms describe the
-# item itself, so they stay where they are.
-INHERITED_KINDS = frozenset(
-    {
-        "includes",
-        "excludes1",
-        "excludes2",
-        "code_first",
-        "use_additional_code",
-        "code_also",
-        "seventh_character",
-        "note",
-    }
 )
 
 _BATCH = 5000
@@ -62,29 +47,15 @@ class BuildReport:
     seconds: float
 
 
-def derive(records: list[CodeRecord]) -> dict[str, list[CodeRecord]]:
-    """Fill in inherited notes where the loader left them empty; return the children of each code."""
-    by_code = {record.code: record for record in records}
+def children_of(records: list[CodeRecord]) -> dict[str, list[CodeRecord]]:
+    """The children of each code, in publication order; every parent must be in the data."""
+    by_code = {record.code for record in records}
     children: dict[str, list[CodeRecord]] = {}
     for record in records:
         if record.parent is not None:
             if record.parent not in by_code:
                 raise ValueError(f"{record.system} {record.code}: parent {record.parent} is not in the data")
             children.setdefault(record.parent, []).append(record)
-    for record in records:
-        if record.inherited_notes:
-            continue
-        inherited: list[NoteRecord] = []
-        parent = record.parent
-        while parent is not None:
-            ancestor = by_code[parent]
-            inherited.extend(
-                NoteRecord(note.kind, note.text, note.codes, ancestor.code)
-                for note in ancestor.notes
-                if note.kind in INHERITED_KINDS
-            )
-            parent = ancestor.parent
-        record.inherited_notes = inherited
     return children
 
 
@@ -122,7 +93,6 @@ def full_code_message(
     message.lay_description = record.lay_description
     message.short_title = record.short_title
     message.notes.extend(note_message(note) for note in record.notes)
-    message.inherited_notes.extend(note_message(note) for note in record.inherited_notes)
     message.ancestors.extend(summary_message(a) for a in _ancestors(record, by_code))
     message.children.extend(summary_message(c) for c in children.get(record.code, ()))
     message.pcs_characters.extend(pcs_character_message(c) for c in record.pcs_characters)
@@ -177,7 +147,7 @@ def store_system(engine: Engine, data: SystemData, *, force: bool = False) -> Bu
     by_code = {record.code: record for record in records}
     if len(by_code) != len(records):
         raise ValueError(f"{system}: the data lists some codes twice")
-    children = derive(records)
+    children = children_of(records)
     billable_counts = _billable_counts(records, by_code)
     category_titles = {c.id: c for c in data.categories}
     categories_of: dict[str, list[lookup_pb2.ClinicalCategory]] = {}

@@ -38,7 +38,10 @@ def build_stamp() -> str:
     readers = [
         _LOOKUP_DIR / name for name in ("build.py", "convert.py", "records.py", "lay.py", "lexicon.py")
     ]
-    readers += sorted((_LOOKUP_DIR / "sources").glob("*.py")) + sorted((_LOOKUP_DIR / "data").glob("*"))
+    readers += [
+        path for path in sorted((_LOOKUP_DIR / "sources").glob("*.py")) if not path.stem.endswith("_importer")
+    ]
+    readers += sorted((_LOOKUP_DIR / "data").glob("*"))
     for path in readers:
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
@@ -127,7 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not args.file.is_file():
                 parser.error(f"{args.file}: no such file")
-            import_file(engine, args.command.removeprefix("import-"), args.file, args.version)
+            from services.lookup.sources.cpt_importer import ImportFileError
+
+            try:
+                import_file(engine, args.command.removeprefix("import-"), args.file, args.version)
+            except ImportFileError as error:
+                print(f"nothing imported: {error}", file=sys.stderr)
+                return 2
     finally:
         engine.dispose()
     return 0

@@ -23,6 +23,21 @@ NOTE_KINDS = (
     "note",
 )
 
+# Notes that apply to everything below the item that carries them. Inclusion terms describe the
+# item itself, so they stay where they are.
+INHERITED_NOTE_KINDS = frozenset(
+    {
+        "includes",
+        "excludes1",
+        "excludes2",
+        "code_first",
+        "use_additional_code",
+        "code_also",
+        "seventh_character",
+        "note",
+    }
+)
+
 
 @dataclass(frozen=True)
 class NoteRecord:
@@ -55,10 +70,10 @@ class CodeRecord:
     parent: str | None  # code of the parent item in the same system; None at the top
     release: str  # "ICD-10-CM FY2026 (April 1, 2026)"
     short_title: str = ""
+    # The item's own notes. The notes it inherits are its ancestors' own notes of the kinds in
+    # INHERITED_NOTE_KINDS, assembled when the code is read (storing them on every descendant
+    # would multiply the catalog's size).
     notes: list[NoteRecord] = field(default_factory=list)
-    # Notes from ancestors. Loaders may leave this empty: the build fills it from the ancestors'
-    # own notes (everything but inclusion terms), nearest ancestor first.
-    inherited_notes: list[NoteRecord] = field(default_factory=list)
     # Extra words a search should match (index entries, synonyms from the carrier), besides the
     # title and inclusion terms.
     search_terms: list[str] = field(default_factory=list)

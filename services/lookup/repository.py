@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from medcode.lookup.v1 import lookup_pb2
 from sqlalchemy import Engine, and_, func, select, tuple_
 
 from services.lookup import storage
-from services.lookup.records import CrosswalkRecord
+from services.lookup.convert import NOTE_KIND_TO_ENUM
+from services.lookup.records import INHERITED_NOTE_KINDS, CrosswalkRecord
+
+_INHERITED_ENUMS = frozenset(NOTE_KIND_TO_ENUM[kind] for kind in INHERITED_NOTE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -72,23 +76,18 @@ class CatalogRepository:
     def __init__(self, engine: Engine, *, cache_size: int = 20_000) -> None:
         self.engine = engine
         self.cache = PayloadCache(cache_size)
+        # Items that have descendants are few (chapters, blocks, categories): kept without bound.
+        self._ancestor_notes: dict[tuple[str, str], list[lookup_pb2.Note]] = {}
 
     def payload(self, system: str, key: str) -> bytes | None:
-        """The serialized Code (FULL view) for a code key, or None."""
+        """The serialized Code (FULL view, inherited notes included) for a code key, or None."""
         cached = self.cache.get((system, key))
         if cached is not None:
             return cached
-        with self.engine.connect() as conn:
-            payload = conn.execute(
-                select(storage.codes.c.payload).where(
-                    storage.codes.c.system == system, storage.codes.c.code_key == key
-                )
-            ).scalar()
-        if payload is not None:
-            self.cache.put((system, key), payload)
-        return payload
+        return self.payloads(system, [key]).get(key)
 
     def payloads(self, system: str, keys: list[str]) -> dict[str, bytes]:
+        """Full pages for many code keys of one system; unknown keys are left out."""
         found: dict[str, bytes] = {}
         missing = []
         for key in keys:
@@ -98,17 +97,48 @@ class CatalogRepository:
             else:
                 found[key] = cached
         for start in range(0, len(missing), 500):
-            chunk = missing[start : start + 500]
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(storage.codes.c.code_key, storage.codes.c.payload).where(
-                        storage.codes.c.system == system, storage.codes.c.code_key.in_(chunk)
+            for key, stored in self._stored_payloads(
+                system, storage.codes.c.code_key, missing[start : start + 500]
+            ):
+                page = self._with_inherited_notes(system, stored)
+                found[key] = page
+                self.cache.put((system, key), page)
+        return found
+
+    def _stored_payloads(self, system: str, column, values: list[str]) -> list[tuple[str, bytes]]:
+        with self.engine.connect() as conn:
+            return [
+                tuple(row)
+                for row in conn.execute(
+                    select(column, storage.codes.c.payload).where(
+                        storage.codes.c.system == system, column.in_(values)
                     )
                 )
-                for key, payload in rows:
-                    found[key] = payload
-                    self.cache.put((system, key), payload)
-        return found
+            ]
+
+    def _with_inherited_notes(self, system: str, stored: bytes) -> bytes:
+        """The stored page plus the notes its ancestors carry for everything below them."""
+        code = lookup_pb2.Code.FromString(stored)
+        if not code.ancestors:
+            return stored
+        ancestors = [a.code for a in reversed(code.ancestors)]  # nearest first
+        notes = self._inheritable_notes(system, ancestors)
+        for ancestor in ancestors:
+            code.inherited_notes.extend(notes[ancestor])
+        return code.SerializeToString()
+
+    def _inheritable_notes(self, system: str, codes: list[str]) -> dict[str, list[lookup_pb2.Note]]:
+        """The inheritable own notes of ancestor items, with their source set; cached per item."""
+        missing = [code for code in codes if (system, code) not in self._ancestor_notes]
+        if missing:
+            for code, stored in self._stored_payloads(system, storage.codes.c.code, missing):
+                notes = []
+                for note in lookup_pb2.Code.FromString(stored).notes:
+                    if note.kind in _INHERITED_ENUMS:
+                        note.source = code
+                        notes.append(note)
+                self._ancestor_notes[(system, code)] = notes
+        return {code: self._ancestor_notes.get((system, code), []) for code in codes}
 
     def rows(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], CodeRow]:
         """CodeRows for (system, code) pairs, keyed the same way."""
