@@ -78,6 +78,7 @@ def test_each_code_is_given_once_in_the_order_written() -> None:
         "E. coli O157:H7 with confirmation of Shiga toxin",
         "Primary cutaneous CD30-positive large T-cell lymphoma",
         "G6PD deficiency anemia; influenza A/H5N1; KMT2D mutation",
+        "GM2 gangliosidosis, growth hormone 1 (GH1), complement receptor [CR3]",
         "spinal levels T1-T6 and C1-C4",
         "with fifth or sixth character 5 (with .51-.52)",
     ],
@@ -107,6 +108,9 @@ def test_text_without_codes_gives_none(text: str) -> None:
         ("C43-C44", "C4A.9"),  # C4A sits between C43 and C44 in the tabular list
         ("M05-M14", "M1A.0710"),
         ("C7A.022-C7A.025", "C7A.024"),
+        ("J40-J4A", "J47.9"),  # the block's name makes J4A its last category
+        ("J40-J4A", "J4A.0"),
+        ("Q00-QA0", "QA0.015"),
         ("I51.4-I51.7", "I51.5"),
         ("B99-B99", "B99.8"),  # a block of one category
         ("E08-E13", "E08-E13"),
@@ -128,6 +132,8 @@ def test_reference_covers(reference: str, code: str) -> None:
         ("O00-O99", "O9A.1"),  # O9A is after O99
         ("C76-C80", "C7A.0"),  # C7A sits before C76
         ("D37-D48", "D3A.0"),  # D3A sits before D37
+        ("J40-J44", "J4A.0"),
+        ("Q00-Q99", "QA0.8"),
         ("B65.0-B81.3", "B65"),  # the category holds codes before the range starts
         ("B65.0-B81.3", "B81"),  # and codes after it ends
         ("I51.4-I51.7", "I51.89"),

@@ -251,9 +251,12 @@ def _clinical_categories(
     return categories, kept
 
 
-def load() -> list[SystemData]:
-    """ICD-10-CM FY2026 (April 1, 2026): every item with its notes, and the CCSR categories."""
-    path = tabular_path()
+def load(path: Path | None = None) -> list[SystemData]:
+    """ICD-10-CM FY2026 (April 1, 2026): every item with its notes, and the CCSR categories.
+
+    `path` replaces the carried tabular XML (tests give damaged copies); it must be the same release.
+    """
+    path = path or tabular_path()
     codes = read_tabular(path)
     _check_counts(codes, path)
     categories, members = _clinical_categories(codes)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 
-# A category is a letter, a digit and a digit or letter (E11, O9A); subcategories and codes add a
-# dot and up to four characters (E11.9, T36.0X1A).
-_CODE = r"[A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?"
+# A category is a letter, a digit and a digit or letter (E11, O9A), or a letter, "A" and a digit
+# (QA0); a wider "letter, letter, digit" would take gene and protein names (GM2, GH1) for codes.
+# Subcategories and codes add a dot and up to four characters (E11.9, T36.0X1A).
+_CATEGORY = r"[A-Z](?:\d[0-9A-Z]|A\d)"
+_CODE = rf"{_CATEGORY}(?:\.[0-9A-Z]{{1,4}})?"
 _MARK = r"\.?-"  # "E08.-", "O24.4-": the code and everything below it
 # Between the two ends of a range the tabular writes "-", " - ", " -", "- - ", "- -", "- to ", " to "
 # and once "- " (I69.81- I69.91-). ".- " is left out: it ends one code of a list (E08.- E09.-).
@@ -29,8 +31,9 @@ _NOT_A_CODE_BEFORE = re.compile(r"(?:vitamin|LGMD)\s+$", re.IGNORECASE)
 _DASHES = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-"})
 
 # Categories with a letter in third place sit in the tabular list next to related categories, not
-# after the digits: C4A (Merkel cell carcinoma) belongs to C43-C44, C7A/C7B come before C76, etc.
-# Each is ordered right after the category the tabular list puts before it.
+# after the digits: C4A (Merkel cell carcinoma) belongs to block C43-C44, C7A/C7B come before C76,
+# D3A before D37. Ranges order each right after the category named here. The tabular prints J4A
+# between J44 and J45, but its block is J40-J4A (J45 and J47 in it), so ranges put J4A after J47.
 _PLACED_AFTER = {
     "C4A": ("C43", 1),
     "C7A": ("C75", 1),
@@ -38,12 +41,12 @@ _PLACED_AFTER = {
     "D3A": ("D36", 1),
     "I1A": ("I16", 1),
     "I5A": ("I52", 1),
-    "J4A": ("J44", 1),
+    "J4A": ("J47", 1),
     "M1A": ("M10", 1),
     "O9A": ("O99", 1),
     "Z3A": ("Z36", 1),
 }
-_CODE_KEY = re.compile(r"^[A-Z]\d[0-9A-Z][0-9A-Z]*$")
+_CODE_KEY = re.compile(rf"^{_CATEGORY}[0-9A-Z]*$")
 
 
 def parse_codes(text: str) -> tuple[str, ...]:
