@@ -84,6 +84,7 @@ def _billable_counts(records: list[CodeRecord], by_code: dict[str, CodeRecord]) 
 def full_code_message(
     record: CodeRecord,
     by_code: dict[str, CodeRecord],
+    summaries: dict[str, lookup_pb2.CodeSummary],
     children: dict[str, list[CodeRecord]],
     billable_counts: dict[str, int],
     licence: str,
@@ -93,8 +94,8 @@ def full_code_message(
     message.lay_description = record.lay_description
     message.short_title = record.short_title
     message.notes.extend(note_message(note) for note in record.notes)
-    message.ancestors.extend(summary_message(a) for a in _ancestors(record, by_code))
-    message.children.extend(summary_message(c) for c in children.get(record.code, ()))
+    message.ancestors.extend(summaries[a.code] for a in _ancestors(record, by_code))
+    message.children.extend(summaries[c.code] for c in children.get(record.code, ()))
     message.pcs_characters.extend(pcs_character_message(c) for c in record.pcs_characters)
     message.clinical_categories.extend(categories)
     message.licence = licence
@@ -148,6 +149,7 @@ def store_system(engine: Engine, data: SystemData, *, force: bool = False) -> Bu
     if len(by_code) != len(records):
         raise ValueError(f"{system}: the data lists some codes twice")
     children = children_of(records)
+    summaries = {record.code: summary_message(record) for record in records}
     billable_counts = _billable_counts(records, by_code)
     category_titles = {c.id: c for c in data.categories}
     categories_of: dict[str, list[lookup_pb2.ClinicalCategory]] = {}
@@ -168,6 +170,7 @@ def store_system(engine: Engine, data: SystemData, *, force: bool = False) -> Bu
             message = full_code_message(
                 record,
                 by_code,
+                summaries,
                 children,
                 billable_counts,
                 data.info.licence,
