@@ -1,0 +1,98 @@
+"""`python -m services.lookup` as an operator runs it: settings from the environment, SIGTERM stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from medcode.lookup.v1 import lookup_pb2, lookup_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_serving(address: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read()
+            try:
+                if health.Check(health_pb2.HealthCheckRequest(), timeout=0.5).status == 1:
+                    return
+            except grpc.RpcError:
+                time.sleep(0.05)
+    raise AssertionError(f"no SERVING from {address} within {timeout} s")
+
+
+def test_the_service_starts_answers_and_stops_on_sigterm(catalog_engine):
+    address = f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "MEDCODE_LOOKUP_DATABASE_URL": catalog_engine.url.render_as_string(hide_password=False),
+        "MEDCODE_LOOKUP_ADDR": address,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.lookup"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_serving(address, process)
+        with grpc.insecure_channel(address) as channel:
+            code = lookup_pb2_grpc.LookupServiceStub(channel).GetCode(
+                lookup_pb2.GetCodeRequest(system=lookup_pb2.CODE_SYSTEM_ICD10CM, code="I10"), timeout=5
+            )
+            assert code.code.title == "Essential (primary) hypertension"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    logs = [json.loads(line) for line in process.stderr.read().splitlines() if line.startswith("{")]
+    messages = [entry["message"] for entry in logs]
+    assert "serving" in messages and "stopped" in messages
+    assert all(entry["service"] == "lookup" for entry in logs)
+
+
+def test_a_missing_catalog_stops_the_service_with_a_clear_message(tmp_path):
+    env = {
+        **os.environ,
+        "MEDCODE_LOOKUP_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db",
+        "MEDCODE_LOOKUP_ADDR": f"127.0.0.1:{free_port()}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "services.lookup"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "make catalog" in result.stderr
+
+
+def test_a_bad_address_setting_stops_the_service_with_a_clear_message():
+    env = {**os.environ, "MEDCODE_LOOKUP_ADDR": "localhost"}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.lookup"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert "MEDCODE_LOOKUP_ADDR" in result.stderr and "HOST:PORT" in result.stderr
