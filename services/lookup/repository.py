@@ -12,6 +12,7 @@ from services.lookup import storage
 from services.lookup.convert import NOTE_KIND_TO_ENUM
 from services.lookup.records import INHERITED_NOTE_KINDS, CrosswalkRecord
 
+_SEVENTH = NOTE_KIND_TO_ENUM["seventh_character"]
 _INHERITED_ENUMS = frozenset(NOTE_KIND_TO_ENUM[kind] for kind in INHERITED_NOTE_KINDS)
 
 
@@ -123,8 +124,15 @@ class CatalogRepository:
             return stored
         ancestors = [a.code for a in reversed(code.ancestors)]  # nearest first
         notes = self._inheritable_notes(system, ancestors)
+        # 7th-character definitions do not add up: the nearest item that defines them decides.
+        seventh_defined = any(note.kind == _SEVENTH for note in code.notes)
         for ancestor in ancestors:
-            code.inherited_notes.extend(notes[ancestor])
+            for note in notes[ancestor]:
+                if note.kind != _SEVENTH:
+                    code.inherited_notes.append(note)
+                elif not seventh_defined:
+                    code.inherited_notes.append(note)
+            seventh_defined = seventh_defined or any(note.kind == _SEVENTH for note in notes[ancestor])
         return code.SerializeToString()
 
     def _inheritable_notes(self, system: str, codes: list[str]) -> dict[str, list[lookup_pb2.Note]]:

@@ -272,7 +272,7 @@ async def test_unrelated_codes_are_allowed(lookup):
 async def test_code_systems_report_counts_and_licences(lookup):
     systems = {s.system: s for s in (await lookup.ListCodeSystems(pb.ListCodeSystemsRequest())).code_systems}
     cm = systems[CM]
-    assert (cm.code_count, cm.billable_count) == (98_505, 74_736)
+    assert (cm.code_count, cm.billable_count) == (98_505, 74_719)
     assert cm.loaded and cm.licence and cm.version
     assert systems[PCS].code_count > 78_000
     assert not systems[pb.CODE_SYSTEM_CPT].loaded
@@ -314,3 +314,10 @@ async def test_reflection_lists_the_service(lookup_channel):
         assert "medcode.lookup.v1.LookupService" in names
         assert "grpc.health.v1.Health" in names
         break
+
+
+async def test_the_nearest_seventh_character_definition_wins(lookup):
+    # S52.01 defines its own 7th characters below S52's: only S52.01's apply to S52.011A.
+    code = (await lookup.GetCode(pb.GetCodeRequest(system=CM, code="S52.011A"))).code
+    sources = {n.source for n in code.inherited_notes if n.kind == pb.NOTE_KIND_SEVENTH_CHARACTER}
+    assert sources == {"S52.01"}
