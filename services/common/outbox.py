@@ -1,0 +1,458 @@
+"""The transactional outbox: an event is written with the fact it describes, a relay publishes it.
+
+`add_event` writes a row in the caller's transaction, so the event exists exactly when the fact
+does. `OutboxRelay` publishes pending rows to JetStream in id order and marks a row published only
+after JetStream's acknowledgement; several relays on one database claim disjoint rows (a lease,
+plus `FOR UPDATE SKIP LOCKED` on PostgreSQL), and a repeat that slips through anyway is dropped by
+`Nats-Msg-Id` inside the duplicate window, or by the consumers' own event-id records after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.message import Message
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from services.common import event_names, nats_client
+
+log = logging.getLogger(__name__)
+
+_SUBJECT = re.compile(r"medcode(\.[a-z0-9_]+)+")
+MAX_EVENT_ID = 36
+
+# How the relay opens a write transaction; a service may pass its own (one that serializes SQLite
+# writers in-process, say) so that the relay's writes queue with the service's instead of racing.
+WriteTransaction = Callable[[Engine], AbstractContextManager[Connection]]
+
+
+def _begin(engine: Engine) -> AbstractContextManager[Connection]:
+    return engine.begin()
+
+
+class InvalidEvent(ValueError):
+    """An event that cannot go into the outbox (bad subject, id, or a message that contradicts it)."""
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the active span, if any, so that the publish continues the request's trace."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get(event_names.TRACEPARENT)
+
+
+def _occurred_at(message: Message) -> datetime:
+    fields = message.DESCRIPTOR.fields_by_name
+    if "occurred_at" in fields and message.HasField("occurred_at"):
+        return message.occurred_at.ToDatetime(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def add_event(
+    conn: Connection | Session, outbox_table: Table, subject: str, message: Message, event_id: str
+) -> None:
+    """Write `message` to the outbox inside the caller's transaction; it is published after commit."""
+    if not _SUBJECT.fullmatch(subject):
+        raise InvalidEvent(f"subject {subject!r} is not medcode.<area>.<event>.v1 (lower case, no wildcards)")
+    if not event_id or len(event_id) > MAX_EVENT_ID:
+        raise InvalidEvent(f"event id {event_id!r} must be 1 to {MAX_EVENT_ID} characters (a UUID)")
+    own_id = getattr(message, "event_id", "") if "event_id" in message.DESCRIPTOR.fields_by_name else ""
+    if own_id and own_id != event_id:
+        raise InvalidEvent(f"the message says event_id {own_id!r} but the outbox was given {event_id!r}")
+    conn.execute(
+        insert(outbox_table).values(
+            event_id=event_id,
+            subject=subject,
+            event_type=message.DESCRIPTOR.full_name,
+            payload=message.SerializeToString(deterministic=True),
+            traceparent=current_traceparent(),
+            occurred_at=_occurred_at(message),
+            attempts=0,
+        )
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands DateTime(timezone=True) back naive; everything the outbox writes is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    return _utc(moment).astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """One claimed outbox row, ready to publish."""
+
+    id: int
+    event_id: str
+    subject: str
+    event_type: str
+    payload: bytes
+    traceparent: str | None
+    occurred_at: datetime
+
+    def headers(self) -> dict[str, str]:
+        return {
+            event_names.MSG_ID: self.event_id,
+            event_names.EVENT_ID: self.event_id,
+            event_names.EVENT_TYPE: self.event_type,
+            event_names.OCCURRED_AT: rfc3339(self.occurred_at),
+        }
+
+
+def _claimable(table: Table, now: datetime):
+    lease_over = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
+    return and_(table.c.published_at.is_(None), lease_over)
+
+
+def has_claimable(engine: Engine, table: Table) -> bool:
+    """A cheap read that lets an idle relay poll without taking a write lock."""
+    with engine.connect() as conn:
+        query = select(table.c.id).where(_claimable(table, datetime.now(UTC))).limit(1)
+        return conn.execute(query).first() is not None
+
+
+def claim_batch(
+    engine: Engine, table: Table, limit: int, lease: timedelta, begin: WriteTransaction = _begin
+) -> list[PendingEvent]:
+    """Claim up to `limit` unpublished rows, lowest ids first, for `lease`; other relays skip them."""
+    now = datetime.now(UTC)
+    candidates = select(table.c.id).where(_claimable(table, now)).order_by(table.c.id).limit(limit)
+    if engine.dialect.name == "postgresql":
+        # Rows another relay is claiming right now are skipped, not waited for.
+        candidates = candidates.with_for_update(skip_locked=True)
+    # One UPDATE ... RETURNING: on SQLite the write lock is taken before the read, so two relays
+    # never both see a row as claimable.
+    claim = (
+        update(table)
+        .where(table.c.id.in_(candidates.scalar_subquery()), _claimable(table, now))
+        .values(claimed_until=now + lease)
+        .returning(
+            table.c.id,
+            table.c.event_id,
+            table.c.subject,
+            table.c.event_type,
+            table.c.payload,
+            table.c.traceparent,
+            table.c.occurred_at,
+        )
+    )
+    with begin(engine) as conn:
+        rows = conn.execute(claim).all()
+    return sorted((PendingEvent(*row) for row in rows), key=lambda event: event.id)
+
+
+def finish_batch(
+    engine: Engine,
+    table: Table,
+    published: list[int],
+    failed: list[int],
+    error: str | None,
+    begin: WriteTransaction = _begin,
+) -> None:
+    """Mark acknowledged rows published and hand failed ones back for the next attempt."""
+    now = datetime.now(UTC)
+    with begin(engine) as conn:
+        if published:
+            conn.execute(
+                update(table)
+                .where(table.c.id.in_(published))
+                .values(published_at=now, claimed_until=None, attempts=table.c.attempts + 1, last_error=None)
+            )
+        if failed:
+            conn.execute(
+                update(table)
+                .where(table.c.id.in_(failed), table.c.published_at.is_(None))
+                .values(claimed_until=None, attempts=table.c.attempts + 1, last_error=(error or "")[:2000])
+            )
+
+
+def backlog(engine: Engine, table: Table) -> int:
+    """How many events wait to be published."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).where(table.c.published_at.is_(None))).scalar_one()
+
+
+def purge_published(
+    engine: Engine, table: Table, older_than: timedelta, begin: WriteTransaction = _begin
+) -> int:
+    """Delete rows published more than `older_than` ago (the stream keeps the events themselves)."""
+    cutoff = datetime.now(UTC) - older_than
+    with begin(engine) as conn:
+        return conn.execute(table.delete().where(table.c.published_at < cutoff)).rowcount
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    batches: int = 0
+
+
+class OutboxRelay:
+    """Publishes an outbox table's pending events to JetStream, in the background, until stopped."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        outbox_table: Table,
+        nats_url: str,
+        *,
+        name: str = "outbox-relay",
+        batch_size: int = 200,
+        poll_interval: float = 0.2,
+        lease: timedelta = timedelta(seconds=30),
+        ack_timeout: float = 5.0,
+        max_backoff: float = 10.0,
+        keep_published: timedelta = timedelta(days=7),
+        create_stream: bool = True,
+        stream_limits: nats_client.StreamLimits = nats_client.DEFAULT_LIMITS,
+        write_transaction: WriteTransaction = _begin,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.engine = engine
+        self.begin = write_transaction
+        self.table = outbox_table
+        self.nats_url = nats_url
+        self.name = name
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.lease = lease
+        self.ack_timeout = ack_timeout
+        self.max_backoff = max_backoff
+        self.keep_published = keep_published
+        self.create_stream = create_stream
+        self.stream_limits = stream_limits
+        self.stats = RelayStats()
+        self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._stream_ready = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._failures = 0
+        self._resume_at = 0.0
+        self._tasks: list[asyncio.Task] = []
+        self._next_purge = 0.0
+        self._next_backlog_log = 0.0
+
+    async def start(self) -> None:
+        """Start connecting and publishing in the background; returns at once, NATS up or not."""
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [
+            asyncio.create_task(self._connect(), name=f"{self.name}-connect"),
+            asyncio.create_task(self._run(), name=self.name),
+        ]
+
+    def notify(self) -> None:
+        """Publish soon: call after committing an event. Cheap, never blocks, safe from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_notify)
+
+    def _on_notify(self) -> None:
+        # While backing off from a failure, a request's notify must not cut the back-off short.
+        if self._loop is not None and self._loop.time() >= self._resume_at:
+            self._wake.set()
+
+    def _on_reconnected(self) -> None:
+        self._stream_ready = False
+        self._resume_at = 0.0
+        self._wake.set()
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    async def stop(self) -> None:
+        """Finish the batch in flight, then stop publishing and close the connection."""
+        self._stopping = True
+        self._wake.set()
+        connector, runner = self._tasks or (None, None)
+        if connector is not None:
+            connector.cancel()
+        if runner is not None:
+            await asyncio.gather(runner, connector, return_exceptions=True)
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.close()
+
+    async def _connect(self) -> None:
+        self._nc = await nats_client.connect(
+            self.nats_url, name=self.name, on_reconnected=self._on_reconnected
+        )
+        self._js = self._nc.jetstream(timeout=self.ack_timeout)
+        self._on_reconnected()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            await self._wait_for_work()
+            if self._stopping:
+                break
+            try:
+                if self.connected:
+                    await self._publish_pending()
+                    self._failures = 0
+                else:
+                    await self._log_backlog("NATS unreachable; events wait in the outbox")
+                await self._purge_when_due()
+            except Exception as error:  # the relay outlives any failure: log, back off, retry
+                self._failures += 1
+                delay = min(self.max_backoff, 0.2 * 2 ** (self._failures - 1)) * random.uniform(0.5, 1.0)
+                self._resume_at = asyncio.get_running_loop().time() + delay
+                log.warning(
+                    "outbox publish failed; backing off",
+                    extra={"relay": self.name, "error": repr(error), "retry_in_seconds": round(delay, 2)},
+                )
+                await self._log_backlog("outbox backlog", force=True)
+
+    async def _wait_for_work(self) -> None:
+        loop = asyncio.get_running_loop()
+        timeout = max(self._resume_at - loop.time(), self.poll_interval)
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _publish_pending(self) -> None:
+        assert self._js is not None
+        if self.create_stream and not self._stream_ready:
+            await nats_client.ensure_stream(self._js, self.stream_limits)
+            self._stream_ready = True
+        if not await asyncio.to_thread(has_claimable, self.engine, self.table):
+            return
+        while not self._stopping:
+            batch = await asyncio.to_thread(
+                claim_batch, self.engine, self.table, self.batch_size, self.lease, self.begin
+            )
+            if not batch:
+                return
+            started = time.perf_counter()
+            published, failed, error = await self._publish(batch)
+            await asyncio.to_thread(
+                finish_batch, self.engine, self.table, published, failed, error, self.begin
+            )
+            self.stats.batches += 1
+            self.stats.published += len(published)
+            self.stats.failed += len(failed)
+            if published:
+                log.info(
+                    "outbox batch published",
+                    extra={
+                        "relay": self.name,
+                        "events": len(published),
+                        "first_id": published[0],
+                        "last_id": published[-1],
+                        "seconds": round(time.perf_counter() - started, 4),
+                    },
+                )
+            if error is not None:
+                raise PublishFailed(f"{len(failed)} of {len(batch)} events not acknowledged: {error}")
+            if len(batch) < self.batch_size:
+                return
+
+    async def _publish(self, batch: list[PendingEvent]) -> tuple[list[int], list[int], str | None]:
+        """Send the batch in id order, pipelined; a row counts as published only once its PubAck is in."""
+        assert self._js is not None
+        sent = []
+        for event in batch:
+            parent = propagate.extract({"traceparent": event.traceparent}) if event.traceparent else Context()
+            span = self._tracer.start_span(
+                f"send {event.subject}",
+                context=parent,
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.operation.type": "send",
+                    "messaging.operation.name": "publish",
+                    "messaging.destination.name": event.subject,
+                    "messaging.message.id": event.event_id,
+                    "messaging.message.body.size": len(event.payload),
+                },
+            )
+            headers = event.headers()
+            propagate.inject(headers, context=trace.set_span_in_context(span))
+            try:
+                future = await self._js.publish_async(
+                    event.subject, event.payload, headers=headers, wait_stall=self.ack_timeout
+                )
+            except Exception as error:
+                _end_span(span, error)
+                break
+            sent.append((event, span, future))
+        published, error = [], None
+        deadline = asyncio.get_running_loop().time() + self.ack_timeout
+        for event, span, future in sent:
+            try:
+                remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
+                ack: PubAck = await asyncio.wait_for(future, remaining)
+            except Exception as failure:
+                error = error or f"{type(failure).__name__}: {failure}"
+                _end_span(span, failure)
+                continue
+            if ack.duplicate:
+                self.stats.duplicates += 1
+                span.set_attribute("medcode.outbox.duplicate", True)
+            _end_span(span, None)
+            published.append(event.id)
+        acknowledged = set(published)
+        failed = [event.id for event in batch if event.id not in acknowledged]
+        if failed and error is None:
+            error = "not sent: the connection failed before the whole batch went out"
+        return published, failed, error
+
+    async def _log_backlog(self, message: str, force: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        if not force and loop.time() < self._next_backlog_log:
+            return
+        self._next_backlog_log = loop.time() + 10.0
+        waiting = await asyncio.to_thread(backlog, self.engine, self.table)
+        if waiting or force:
+            log.warning(message, extra={"relay": self.name, "backlog": waiting})
+
+    async def _purge_when_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_purge:
+            return
+        self._next_purge = loop.time() + 3600.0
+        purged = await asyncio.to_thread(
+            purge_published, self.engine, self.table, self.keep_published, self.begin
+        )
+        if purged:
+            log.info("published outbox rows purged", extra={"relay": self.name, "rows": purged})
+
+
+class PublishFailed(RuntimeError):
+    """Some events of a batch were not acknowledged by JetStream; they stay pending."""
+
+
+def _end_span(span: trace.Span, error: BaseException | None) -> None:
+    if error is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+    span.end()
+
+
+async def start_outbox_relay(engine: Engine, outbox_table: Table, nats_url: str, **options) -> OutboxRelay:
+    """Build and start a relay (options as `OutboxRelay`); its owner calls `stop()` at shutdown."""
+    relay = OutboxRelay(engine, outbox_table, nats_url, **options)
+    await relay.start()
+    return relay

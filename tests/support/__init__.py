@@ -1,0 +1,1 @@
+"""Helpers that tests of every tier import: a real NATS server, event tables, fixtures."""
