@@ -14,6 +14,7 @@ import importlib.metadata
 import logging
 import re
 import sqlite3
+import string
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from importlib.resources import as_file, files
@@ -44,6 +45,7 @@ LICENCE = (
 NO_PCS = "NoPCS"  # the GEM's target when no_map is set
 _CODE_LINE = re.compile(r"^([0-9A-HJ-NP-Z]{7}) (\S.*)$")
 _GEM_SOURCE = re.compile(r"^\d{3,4}$")
+_PUNCTUATION_TO_SPACE = str.maketrans({mark: " " for mark in string.punctuation if mark != "-"})
 
 
 class PcsSourceError(ValueError):
@@ -135,6 +137,7 @@ class _Characters:
         }
         self._records: dict[tuple, PcsCharacterRecord] = {}
         self._repairs: dict[tuple[int, str], tuple[str, str]] = {}
+        self._fixed: dict[tuple[str, ...], tuple[tuple[PcsCharacterRecord, ...], bool]] = {}
         self.truncated_definitions = 0
 
     def record(self, position: int, value: str, meaning: str, *explained: str) -> PcsCharacterRecord:
@@ -165,26 +168,39 @@ class _Characters:
     def repaired_meanings(self) -> int:
         return sum(1 for _fixed, warning in self._repairs.values() if warning)
 
+    def _checked(self, key: tuple[str, ...]) -> tuple[tuple[PcsCharacterRecord, ...], bool]:
+        """Characters 1, 2, 3 and 5 once checked against the carrier's own tables; whether pcs_tree
+        cut the root operation's definition short."""
+        section, body_system, operation, approach, section_name, body_system_name, root, approach_name = key
+        where = f"{section}{body_system}{operation}, approach {approach}"
+        if section_name != sections.SECTION_NAMES[section]:
+            raise PcsSourceError(f"pcs_tree names section {section} {section_name!r}")
+        if self.body_systems.get((section, body_system)) != body_system_name:
+            raise PcsSourceError(f"pcs_tree names body system {section}{body_system} {body_system_name!r}")
+        name, definition, explanation, examples = self.operations[(section, operation)]
+        root_name, _colon, root_definition = root.partition(": ")
+        if root_name != name or not definition.startswith(root_definition):
+            raise PcsSourceError(f"pcs_tree names root operation {where} {root!r}, its table {name!r}")
+        if self.approaches.get((section, approach), ("",))[0] != approach_name:
+            raise PcsSourceError(f"pcs_tree names approach {where} {approach_name!r}")
+        fixed = (
+            self.section(section),
+            self.record(2, body_system, body_system_name),
+            self.record(3, operation, name, definition, explanation, examples),
+            self.record(5, approach, *self.approaches[(section, approach)]),
+        )
+        return fixed, root_definition != definition
+
     def of_code(self, row: tuple[str, ...], title: str) -> tuple[list[PcsCharacterRecord], list[str]]:
         """The seven characters of a code from its pcs_tree row, and the warnings of any repair."""
         code, section_name, body_system, operation, body_part, approach, device, qualifier = row
-        section = code[0]
-        if section_name != sections.SECTION_NAMES[section]:
-            raise PcsSourceError(f"pcs_tree names section {section} {section_name!r}")
-        if self.body_systems.get((section, code[1])) != body_system:
-            raise PcsSourceError(f"pcs_tree names body system {code[:2]} {body_system!r}")
-        name, definition, explanation, examples = self.operations[(section, code[2])]
-        operation_name, _colon, operation_definition = operation.partition(": ")
-        if operation_name != name:
-            raise PcsSourceError(f"pcs_tree names root operation {code[:3]} {operation_name!r}, not {name!r}")
-        # pcs_tree cut some definitions short; pcs_root_operation holds them whole.
-        if operation_definition != definition:
-            if not definition.startswith(operation_definition):
-                raise PcsSourceError(f"pcs_tree defines root operation {code[:3]} otherwise than its table")
-            self.truncated_definitions += 1
-        approach_name, approach_definition = self.approaches[(section, code[4])]
-        if approach != approach_name:
-            raise PcsSourceError(f"pcs_tree names approach {code[4]} of {code} {approach!r}")
+        key = (code[0], code[1], code[2], code[4], section_name, body_system, operation, approach)
+        checked = self._fixed.get(key)
+        if checked is None:
+            checked = self._fixed[key] = self._checked(key)
+        (section, system, root, access), truncated = checked
+        # pcs_tree cut some definitions short; pcs_root_operation holds them whole, and is shown.
+        self.truncated_definitions += truncated
         warnings: list[str] = []
         meanings = []
         for position, meaning in ((4, body_part), (6, device), (7, qualifier)):
@@ -193,11 +209,11 @@ class _Characters:
             if warning:
                 warnings.append(warning)
         characters = [
-            self.section(section),
-            self.record(2, code[1], body_system),
-            self.record(3, code[2], name, definition, explanation, examples),
+            section,
+            system,
+            root,
             self.record(4, code[3], meanings[0]),
-            self.record(5, code[4], approach_name, approach_definition),
+            access,
             self.record(6, code[5], meanings[1]),
             self.record(7, code[6], meanings[2]),
         ]
@@ -300,11 +316,15 @@ def _attach_index_terms(codes: list[CodeRecord], uses: list[tuple[str, str, str]
             terms += body_parts.get(body_part, ())
             terms += devices.get((device, body_system), ())
             terms += devices.get((device, record.code[:3]), ())
-        title = sections.searchable(record.title)
-        for word in set(title.split()) & by_first_word.keys():
-            for phrase in by_first_word[word]:
-                if phrase in title:
-                    terms += phrases[phrase]
+        # A cheap look for a phrase's first word before the exact comparison.
+        words = set(record.title.lower().translate(_PUNCTUATION_TO_SPACE).split())
+        candidates = words & by_first_word.keys()
+        if candidates:
+            title = sections.searchable(record.title)
+            for word in candidates:
+                for phrase in by_first_word[word]:
+                    if phrase in title:
+                        terms += phrases[phrase]
         if terms:
             record.search_terms = list(dict.fromkeys(terms))
 
@@ -324,6 +344,7 @@ def _crosswalks(db: sqlite3.Connection) -> list[CrosswalkRecord]:
     year = sections.new_technology_year(row[1] for row in rows)
     gem = f"ICD-9-CM to ICD-10-PCS procedure GEM ({year})" if year else "ICD-9-CM to ICD-10-PCS procedure GEM"
     crosswalks = []
+    dotted: dict[str, str] = {}
     for source, target, flags, approximate, no_map, combination, scenario, choice_list in rows:
         if flags != f"{approximate}{no_map}{combination}{scenario}{choice_list}":
             raise PcsSourceError(
@@ -334,7 +355,7 @@ def _crosswalks(db: sqlite3.Connection) -> list[CrosswalkRecord]:
         crosswalks.append(
             CrosswalkRecord(
                 source_system="icd9pcs",
-                source_code=gem_source_code(source),
+                source_code=dotted.get(source) or dotted.setdefault(source, gem_source_code(source)),
                 target_system=SYSTEM,
                 target_code="" if no_map else target,
                 approximate=bool(approximate),
@@ -415,7 +436,9 @@ def load() -> list[SystemData]:
         }
         guidelines = _guidelines(db, vocabulary)
     references = sections.index_references(index)
-    for record in codes:
+    # One look over every title first: damage is rare, so the per-code look seldom runs.
+    titles = "\n".join(f"{record.title} {record.short_title}" for record in codes)
+    for record in codes if sections.damage_signs(titles) else ():
         damage = sections.damage_signs(f"{record.title} {record.short_title}")
         if damage:
             record.data_warnings.append(
