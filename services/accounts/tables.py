@@ -144,7 +144,7 @@ login_throttles = Table(
     metadata,
     Column("key", String(400), primary_key=True),
     Column("failures", Integer, nullable=False, default=0, server_default="0"),
-    Column("window_start", UtcDateTime, nullable=False),
+    Column("last_failure_at", UtcDateTime, nullable=False),
     Column("blocked_until", UtcDateTime, nullable=True),
 )
 

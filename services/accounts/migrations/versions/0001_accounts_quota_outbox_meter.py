@@ -109,7 +109,7 @@ def upgrade() -> None:
         "login_throttles",
         sa.Column("key", sa.String(400), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("window_start", WHEN, nullable=False),
+        sa.Column("last_failure_at", WHEN, nullable=False),
         sa.Column("blocked_until", WHEN, nullable=True),
         sa.PrimaryKeyConstraint("key", name="pk_login_throttles"),
     )
