@@ -254,6 +254,9 @@ def _surgical_codes(db: sqlite3.Connection, characters: _Characters) -> list[Cod
 def _other_codes(db: sqlite3.Connection, characters: _Characters, fy2024: dict[str, str]) -> list[CodeRecord]:
     """The FY2024 codes of every section but 0; those the carrier's tables explain get all seven characters."""
     tree = {row[0]: row for row in db.execute(f"SELECT {_TREE_COLUMNS} FROM pcs_tree WHERE section != '0'")}
+    untitled = sorted(set(tree) - fy2024.keys())
+    if untitled:
+        log.info("FY2025 codes the FY2024 list has no title for, left out", extra={"codes": untitled})
     codes = []
     for code, title in fy2024.items():
         if code[0] == "0":
@@ -397,6 +400,8 @@ def _system_record(
     other = [r for r in codes if r.kind == "code" and r.release == RELEASE_OTHER]
     explained = sum(1 for r in other if len(r.pcs_characters) == 7)
     gem = crosswalks[0].gem if crosswalks else "no GEM"
+    known = {r.code for r in codes}
+    retired = [c.target_code for c in crosswalks if c.target_code and c.target_code not in known]
     return SystemRecord(
         system=SYSTEM,
         name="ICD-10-PCS",
@@ -409,7 +414,8 @@ def _system_record(
             f"code list: {len(other):,} codes with their titles; {explained:,} of them (Obstetrics) with their "
             "characters explained by the FY2025 tables, the rest with their section only. Outside sections 0 "
             "and 1 the names of body systems and tables are derived, as each one's warning says. "
-            f"{gem}: {len(crosswalks):,} rows. {len(guidelines)} official guidelines as the carrier holds them"
+            f"{gem}: {len(crosswalks):,} rows; {len(retired):,} of them lead to {len(set(retired)):,} codes that "
+            f"these releases no longer have. {len(guidelines)} official guidelines as the carrier holds them"
             + (f" (it lacks {', '.join(gaps)})." if gaps else ".")
         ),
         source=(
