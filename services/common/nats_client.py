@@ -54,6 +54,7 @@ class _QuietErrors:
         self.url = url
         self.name = name
         self.reported = False
+        self.client: Client | None = None
 
     async def error(self, error: Exception) -> None:
         if not self.reported:
@@ -64,7 +65,8 @@ class _QuietErrors:
             )
 
     async def disconnected(self) -> None:
-        if not self.reported:
+        closing = self.client is not None and self.client.is_closed  # our own close, not an outage
+        if not self.reported and not closing:
             self.reported = True
             log.warning(
                 "NATS connection lost; reconnecting", extra={"nats_url": self.url, "client": self.name}
@@ -106,6 +108,7 @@ async def connect(
         disconnected_cb=errors.disconnected,
         reconnected_cb=reconnected,
     )
+    errors.client = client
     errors.connected()
     return client
 
