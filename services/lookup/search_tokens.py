@@ -63,7 +63,7 @@ def stem(word: str) -> str:
         return word[:-2]
     if word.endswith("ae") and len(word) > 4:
         return word[:-1]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 
