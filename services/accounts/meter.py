@@ -271,15 +271,21 @@ class Meter:
         self._js = self._nc.jetstream()
         subscription = await self._declare()
         self._ready.set()
+        failing = False
         while not self._stopping:
             try:
                 messages = await subscription.fetch(self.batch_size, timeout=self.fetch_timeout)
             except TimeoutError:
                 continue
             except Exception as error:  # NATS away or restarting: the client reconnects by itself
-                log.warning("meter fetch failed", extra={"error": repr(error)})
+                if not failing:
+                    log.warning("meter cannot fetch; retrying every second", extra={"error": repr(error)})
+                failing = True
                 await asyncio.sleep(1.0)
                 continue
+            if failing:
+                log.info("meter fetching again")
+                failing = False
             for index, message in enumerate(messages):
                 if self._stopping:
                     # Another replica (or this one after restart) takes them at once.
