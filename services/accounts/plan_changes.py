@@ -37,8 +37,8 @@ def change_plan(
     where = accounts.c.id == account_id if account_id else accounts.c.email == email
     row = conn.execute(select(accounts).where(where).with_for_update()).first()
     if row is None:
-        shown = f"id {account_id}" if account_id else f"email {email}"
-        raise AccountNotFound(f"no account with {shown}: check it (emails are compared case-insensitively)")
+        shown = f"id {account_id}: check it" if account_id else f"email {email}: check its spelling"
+        raise AccountNotFound(f"no account with {shown}")
     record = AccountRecord(row.id, row.email, plan, row.created_at)
     if row.plan == plan:
         return record, row.plan
