@@ -24,20 +24,21 @@ class RunningServer:
 
     server: grpc.aio.Server
     port: int
-    health: health.HealthServicer
+    health: health.aio.HealthServicer
     service_names: tuple[str, ...]
     finalizers: list[Finalizer] = field(default_factory=list)
 
-    def set_serving(self, serving: bool) -> None:
+    async def set_serving(self, serving: bool) -> None:
+        """Report the services (and the server as a whole, "") SERVING or NOT_SERVING."""
         status = (
             health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         )
         for name in (*self.service_names, ""):
-            self.health.set(name, status)
+            await self.health.set(name, status)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Say NOT_SERVING, drain in-flight calls for up to `grace` seconds, then run the finalizers."""
-        self.set_serving(False)
+        await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         for finalize in self.finalizers:
             try:
@@ -67,7 +68,7 @@ async def start_server(
     if generic_handlers:
         server.add_generic_rpc_handlers(tuple(generic_handlers))
     register(server)
-    health_servicer = health.HealthServicer()
+    health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -77,7 +78,7 @@ async def start_server(
         raise OSError(f"could not bind {address}: is another process using it?")
     await server.start()
     running = RunningServer(server, port, health_servicer, tuple(service_names))
-    running.set_serving(True)
+    await running.set_serving(True)
     log.info("serving", extra={"address": address.rsplit(":", 1)[0] + f":{port}", "services": service_names})
     return running
 
