@@ -74,7 +74,7 @@ def lookup(lookup_channel):
     return lookup_pb2_grpc.LookupServiceStub(lookup_channel)
 
 
-def test_the_catalog_is_really_in_postgres(postgres_catalog):
+async def test_the_catalog_is_really_in_postgres(postgres_catalog):
     assert postgres_catalog.dialect.name == "postgresql"
     with postgres_catalog.connect() as conn:
         assert conn.execute(text("select count(*) from codes where system = 'icd10cm'")).scalar() == 98_505
