@@ -120,12 +120,13 @@ def main() -> int:
         if nats:
             children.append(nats)
         children.append(start_service("lookup", "services.lookup", settings.lookup_addr, env))
+        children.append(start_service("accounts", "services.accounts", settings.accounts_addr, env))
         for child in children:
             if child.health_addr:
                 wait_serving(child)
         log.info(
             "medcode is running: Ctrl-C stops it",
-            extra={"lookup": settings.lookup_addr, "nats": settings.nats_url},
+            extra={"lookup": settings.lookup_addr, "accounts": settings.accounts_addr, "nats": settings.nats_url},
         )
         while not stopping:
             for child in children:
