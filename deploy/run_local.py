@@ -126,7 +126,11 @@ def main() -> int:
                 wait_serving(child)
         log.info(
             "medcode is running: Ctrl-C stops it",
-            extra={"lookup": settings.lookup_addr, "accounts": settings.accounts_addr, "nats": settings.nats_url},
+            extra={
+                "lookup": settings.lookup_addr,
+                "accounts": settings.accounts_addr,
+                "nats": settings.nats_url,
+            },
         )
         while not stopping:
             for child in children:
