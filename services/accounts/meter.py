@@ -249,6 +249,7 @@ class Meter:
     async def start(self) -> None:
         """Start in the background: connect (waiting for NATS if need be), declare, consume."""
         self._task = asyncio.create_task(self._run(), name=self.name)
+        self._task.add_done_callback(nats_client.report_crash)
 
     async def wait_ready(self) -> None:
         """Return once the stream and consumer are declared and fetching has begun."""
@@ -257,7 +258,11 @@ class Meter:
     async def stop(self) -> None:
         """Finish the event in hand, hand the rest of the batch back, and close the connection."""
         self._stopping = True
-        if self._task is not None:
+        if self._task is not None and not self._ready.is_set():
+            # Still waiting for NATS: nothing is in hand, so there is nothing to finish.
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        elif self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), self.fetch_timeout + 5.0)
             except TimeoutError:

@@ -7,6 +7,7 @@ exists to the declared configuration, so any number of replicas may run them at 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -111,6 +112,12 @@ async def connect(
     errors.client = client
     errors.connected()
     return client
+
+
+def report_crash(task: asyncio.Task) -> None:
+    """A done-callback for background tasks: a crash is logged when it happens, not found at stop."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task crashed", exc_info=task.exception(), extra={"task": task.get_name()})
 
 
 def stream_config(limits: StreamLimits = DEFAULT_LIMITS) -> StreamConfig:

@@ -262,6 +262,8 @@ class OutboxRelay:
             asyncio.create_task(self._connect(), name=f"{self.name}-connect"),
             asyncio.create_task(self._run(), name=self.name),
         ]
+        for task in self._tasks:
+            task.add_done_callback(nats_client.report_crash)
 
     def notify(self) -> None:
         """Publish soon: call after committing an event. Cheap, never blocks, safe from any thread."""
@@ -303,12 +305,12 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while not self._stopping:
-            await self._wait_for_work()
+            notified = await self._wait_for_work()
             if self._stopping:
                 break
             try:
                 if self.connected:
-                    await self._publish_pending()
+                    await self._publish_pending(notified)
                     self._failures = 0
                 else:
                     await self._log_backlog("NATS unreachable; events wait in the outbox")
@@ -323,21 +325,25 @@ class OutboxRelay:
                 )
                 await self._log_backlog("outbox backlog", force=True)
 
-    async def _wait_for_work(self) -> None:
+    async def _wait_for_work(self) -> bool:
+        """Sleep until notified (True) or until the poll interval or back-off is over (False)."""
         loop = asyncio.get_running_loop()
         timeout = max(self._resume_at - loop.time(), self.poll_interval)
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except TimeoutError:
-            pass
-        self._wake.clear()
+            return False
+        finally:
+            self._wake.clear()
+        return True
 
-    async def _publish_pending(self) -> None:
+    async def _publish_pending(self, notified: bool) -> None:
         assert self._js is not None
         if self.create_stream and not self._stream_ready:
             await nats_client.ensure_stream(self._js, self.stream_limits)
             self._stream_ready = True
-        if not await asyncio.to_thread(has_claimable, self.engine, self.table):
+        # A poll first looks without a write lock; a notify means there is work, so it goes straight on.
+        if not notified and not await asyncio.to_thread(has_claimable, self.engine, self.table):
             return
         while not self._stopping:
             batch = await asyncio.to_thread(

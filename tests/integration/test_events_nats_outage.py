@@ -102,3 +102,34 @@ async def test_a_burst_written_while_nats_is_down_reaches_the_meter_exactly_once
     # A write that waited on NATS would take its connect or ack timeout (seconds), not milliseconds.
     assert max(down) < 0.25
     assert statistics.median(down) <= 2 * statistics.median(up) + 0.002
+
+
+async def test_relay_and_meter_started_while_nats_is_down_catch_up_when_it_comes_up(tmp_path, engine):
+    nats_server = NatsServer(tmp_path / "late-jetstream")  # not started yet
+    relay = await start_outbox_relay(engine, tables.outbox, nats_server.url)
+    meter = await start_meter(engine, nats_server.url)
+    try:
+        written = await asyncio.to_thread(write_burst, engine, relay, 20, "early")
+        assert max(written) < 0.25 and unpublished(engine) == 20
+        nats_server.start()
+        await asyncio.wait_for(meter.wait_ready(), 15)
+        await eventually(
+            lambda: usage_totals(engine)["applied"] == 20, within=30, what="the early events metered"
+        )
+    finally:
+        started = time.perf_counter()
+        await meter.stop()
+        await relay.stop()
+        nats_server.stop()
+    assert time.perf_counter() - started < 10
+
+
+async def test_relay_and_meter_stop_promptly_while_nats_is_still_down(tmp_path, engine):
+    nats_server = NatsServer(tmp_path / "never-jetstream")  # never started
+    relay = await start_outbox_relay(engine, tables.outbox, nats_server.url)
+    meter = await start_meter(engine, nats_server.url)
+    await asyncio.sleep(1.5)  # a few connection attempts
+    started = time.perf_counter()
+    await meter.stop()
+    await relay.stop()
+    assert time.perf_counter() - started < 2
