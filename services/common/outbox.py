@@ -378,7 +378,7 @@ class OutboxRelay:
     async def _publish(self, batch: list[PendingEvent]) -> tuple[list[int], list[int], str | None]:
         """Send the batch in id order, pipelined; a row counts as published only once its PubAck is in."""
         assert self._js is not None
-        sent = []
+        sent, error = [], None
         for event in batch:
             parent = propagate.extract({"traceparent": event.traceparent}) if event.traceparent else Context()
             span = self._tracer.start_span(
@@ -400,11 +400,12 @@ class OutboxRelay:
                 future = await self._js.publish_async(
                     event.subject, event.payload, headers=headers, wait_stall=self.ack_timeout
                 )
-            except Exception as error:
-                _end_span(span, error)
+            except Exception as failure:  # the connection went: the rest of the batch waits for the next try
+                error = f"{type(failure).__name__}: {failure}"
+                _end_span(span, failure)
                 break
             sent.append((event, span, future))
-        published, error = [], None
+        published = []
         deadline = asyncio.get_running_loop().time() + self.ack_timeout
         for event, span, future in sent:
             try:
@@ -420,17 +421,18 @@ class OutboxRelay:
             _end_span(span, None)
             published.append(event.id)
         acknowledged = set(published)
-        failed = [event.id for event in batch if event.id not in acknowledged]
-        if failed and error is None:
-            error = "not sent: the connection failed before the whole batch went out"
-        return published, failed, error
+        return published, [event.id for event in batch if event.id not in acknowledged], error
 
     async def _log_backlog(self, message: str, force: bool = False) -> None:
         loop = asyncio.get_running_loop()
         if not force and loop.time() < self._next_backlog_log:
             return
         self._next_backlog_log = loop.time() + 10.0
-        waiting = await asyncio.to_thread(backlog, self.engine, self.table)
+        try:
+            waiting = await asyncio.to_thread(backlog, self.engine, self.table)
+        except Exception as error:  # the database is away too; the failure itself is logged already
+            log.debug("outbox backlog unknown", extra={"relay": self.name, "error": repr(error)})
+            return
         if waiting or force:
             log.warning(message, extra={"relay": self.name, "backlog": waiting})
 
