@@ -1,25 +1,30 @@
-"""The code page view quota: grants counted by conditional UPDATEs, so the database enforces the plan.
+"""The code page view quota: grants counted by conditional upserts, so the database enforces the plan.
 
 One AuthorizeView is one transaction: the idempotency row, the grant row, the counters and the
-PageViewed outbox event commit together or not at all. The counters are only ever raised by
-`UPDATE ... SET used = used + 1 WHERE ... AND used < :limit`, which PostgreSQL re-checks after
-waiting for a concurrent writer's row lock (and SQLite runs under its single write lock), so no
-interleaving of any number of replicas can take a principal past its limit. A race on the same
-code or request id ends in a unique-constraint error; the caller retries and then finds the row.
+PageViewed outbox event commit together or not at all. A counter is only ever raised by
+`INSERT ... ON CONFLICT DO UPDATE SET used = used + 1 WHERE used < :limit`, which PostgreSQL
+evaluates on the row it has locked, after any concurrent writer committed (and SQLite runs under
+its single write lock), so no interleaving of any number of replicas takes a principal past its
+limit. The grant row is inserted first with ON CONFLICT DO NOTHING: a concurrent open of the same
+code waits for the first one and then finds its grant. Two calls racing with one request id end in
+a unique-constraint error on view_requests; the caller runs the transaction again and finds the
+stored answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.accounts import events
 from services.accounts.plans import Period, Plan, period_of
 from services.accounts.sessions import GUEST_KIND, Principal
 from services.accounts.tables import address_counters, view_counters, view_grants, view_requests
-from services.accounts.transactions import insert_if_absent
 
 GRANTED = "GRANTED"
 ALREADY_GRANTED = "ALREADY_GRANTED"
@@ -60,13 +65,55 @@ class Quota:
     period: Period
 
 
-def used_in(conn: Connection, principal_id: str, period: Period) -> int:
-    used = conn.execute(
-        select(view_counters.c.used).where(
-            view_counters.c.principal_id == principal_id, view_counters.c.period_start == period.start
+# Built once: AuthorizeView is the hot path, and SQLAlchemy caches the compiled form per object.
+# (Bind names differ from the column names: an UPDATE reserves those for its SET clause.)
+_COUNTER_KEY = (view_counters.c.principal_id == bindparam("counter_principal")) & (
+    view_counters.c.period_start == bindparam("counter_period")
+)
+USED = select(view_counters.c.used).where(_COUNTER_KEY)
+GIVE_VIEW_BACK = update(view_counters).where(_COUNTER_KEY).values(used=view_counters.c.used - 1)
+STORED_ANSWER = select(view_requests).where(
+    view_requests.c.principal_id == bindparam("principal_id"),
+    view_requests.c.request_id == bindparam("request_id"),
+)
+STORE_ANSWER = insert(view_requests)
+DROP_GRANT = delete(view_grants).where(view_grants.c.id == bindparam("grant_id"))
+
+
+@cache
+def _upserts(dialect: str) -> SimpleNamespace:
+    """The conflict-aware statements, in the dialect's own INSERT (both speak ON CONFLICT)."""
+    insert_of = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    grant = insert_of(view_grants).on_conflict_do_nothing().returning(view_grants.c.id)
+    counter = insert_of(view_counters).values(used=1)
+    count_view = counter.on_conflict_do_update(
+        index_elements=[view_counters.c.principal_id, view_counters.c.period_start],
+        set_={"used": view_counters.c.used + 1},
+        where=view_counters.c.used < bindparam("limit"),
+    ).returning(view_counters.c.used)
+    count_unlimited = counter.on_conflict_do_update(
+        index_elements=[view_counters.c.principal_id, view_counters.c.period_start],
+        set_={"used": view_counters.c.used + 1},
+    ).returning(view_counters.c.used)
+    count_address = (
+        insert_of(address_counters)
+        .values(used=1)
+        .on_conflict_do_update(
+            index_elements=[address_counters.c.client_network, address_counters.c.day],
+            set_={"used": address_counters.c.used + 1},
+            where=address_counters.c.used < bindparam("limit"),
         )
-    ).scalar()
-    return used or 0
+        .returning(address_counters.c.used)
+    )
+    return SimpleNamespace(
+        grant=grant, count_view=count_view, count_unlimited=count_unlimited, count_address=count_address
+    )
+
+
+def used_in(conn: Connection, principal_id: str, period: Period) -> int:
+    return (
+        conn.execute(USED, {"counter_principal": principal_id, "counter_period": period.start}).scalar() or 0
+    )
 
 
 def quota_of(conn: Connection, principal: Principal, plan: Plan, now: datetime) -> Quota:
@@ -84,9 +131,7 @@ def authorize_view(
 ) -> ViewDecision:
     """Grant or refuse one code page view; call inside a write transaction (see transactions.py)."""
     stored = conn.execute(
-        select(view_requests).where(
-            view_requests.c.principal_id == principal.id, view_requests.c.request_id == view.request_id
-        )
+        STORED_ANSWER, {"principal_id": principal.id, "request_id": view.request_id}
     ).first()
     if stored is not None:
         return ViewDecision(
@@ -101,17 +146,18 @@ def authorize_view(
     period = period_of(now)
     decision = _decide(conn, principal, plan, view, now, period, guest_views_per_address_per_day)
     conn.execute(
-        insert(view_requests).values(
-            principal_id=principal.id,
-            request_id=view.request_id,
-            allowed=decision.allowed,
-            reason=decision.reason,
-            remaining=decision.remaining,
-            unlimited=decision.unlimited,
-            plan=decision.plan,
-            period_end=decision.period_end,
-            answered_at=now,
-        )
+        STORE_ANSWER,
+        {
+            "principal_id": principal.id,
+            "request_id": view.request_id,
+            "allowed": decision.allowed,
+            "reason": decision.reason,
+            "remaining": decision.remaining,
+            "unlimited": decision.unlimited,
+            "plan": decision.plan,
+            "period_end": decision.period_end,
+            "answered_at": now,
+        },
     )
     return decision
 
@@ -125,47 +171,46 @@ def _decide(
     period: Period,
     address_limit: int,
 ) -> ViewDecision:
-    def decision(allowed: bool, reason: str, used: int) -> ViewDecision:
-        return ViewDecision(allowed, reason, plan.remaining(used), plan.unlimited, plan.name, period.end)
-
-    already = conn.execute(
-        select(view_grants.c.id).where(
-            view_grants.c.principal_id == principal.id,
-            view_grants.c.period_start == period.start,
-            view_grants.c.system == view.system,
-            view_grants.c.code_key == view.code_key,
+    upserts = _upserts(conn.dialect.name)
+    counter_key = {"principal_id": principal.id, "period_start": period.start}
+    grant_id = conn.execute(
+        upserts.grant,
+        {
+            "principal_kind": principal.kind,
+            "principal_id": principal.id,
+            "period_start": period.start,
+            "system": view.system,
+            "code_key": view.code_key,
+            "code": view.code,
+            "request_id": view.request_id,
+            "granted_at": now,
+        },
+    ).scalar()
+    if grant_id is None:  # granted before in this period: free
+        used = used_in(conn, principal.id, period)
+        return ViewDecision(
+            True, ALREADY_GRANTED, plan.remaining(used), plan.unlimited, plan.name, period.end
         )
-    ).first()
-    if already is not None:
-        return decision(True, ALREADY_GRANTED, used_in(conn, principal.id, period))
 
-    used = _count_view(conn, principal.id, period, plan.views)
+    if plan.views is None:
+        used = conn.execute(upserts.count_unlimited, counter_key).scalar_one()
+    elif plan.views > 0:
+        used = conn.execute(upserts.count_view, {**counter_key, "limit": plan.views}).scalar()
+    else:
+        used = None
+    refusal = None
     if used is None:
-        return ViewDecision(False, QUOTA_EXHAUSTED, 0, False, plan.name, period.end)
-    if principal.kind == GUEST_KIND and view.client_network is not None:
-        if not _count_address_view(conn, view.client_network, now, address_limit):
-            # Give the principal its view back: the row is still locked by this transaction.
-            conn.execute(
-                update(view_counters)
-                .where(
-                    view_counters.c.principal_id == principal.id, view_counters.c.period_start == period.start
-                )
-                .values(used=view_counters.c.used - 1)
-            )
-            return ViewDecision(False, ADDRESS_LIMIT_REACHED, 0, plan.unlimited, plan.name, period.end)
+        refusal = QUOTA_EXHAUSTED
+    elif principal.kind == GUEST_KIND and view.client_network is not None:
+        day = {"client_network": view.client_network, "day": now.date(), "limit": address_limit}
+        if address_limit <= 0 or conn.execute(upserts.count_address, day).scalar() is None:
+            # The principal keeps its view: the address refused it. Its counter row is locked by us.
+            conn.execute(GIVE_VIEW_BACK, {"counter_principal": principal.id, "counter_period": period.start})
+            refusal = ADDRESS_LIMIT_REACHED
+    if refusal is not None:
+        conn.execute(DROP_GRANT, {"grant_id": grant_id})
+        return ViewDecision(False, refusal, 0, plan.unlimited, plan.name, period.end)
 
-    conn.execute(
-        insert(view_grants).values(
-            principal_kind=principal.kind,
-            principal_id=principal.id,
-            period_start=period.start,
-            system=view.system,
-            code_key=view.code_key,
-            code=view.code,
-            request_id=view.request_id,
-            granted_at=now,
-        )
-    )
     events.page_viewed(
         conn,
         occurred_at=now,
@@ -177,44 +222,4 @@ def _decide(
         request_id=view.request_id,
         period_start=period.start,
     )
-    return decision(True, GRANTED, used)
-
-
-def _count_view(conn: Connection, principal_id: str, period: Period, limit: int | None) -> int | None:
-    """Raise the principal's counter if the limit allows; the new count, or None when it is used up."""
-    insert_if_absent(
-        conn, view_counters, {"principal_id": principal_id, "period_start": period.start, "used": 0}
-    )
-    statement = update(view_counters).where(
-        view_counters.c.principal_id == principal_id, view_counters.c.period_start == period.start
-    )
-    if limit is not None:
-        statement = statement.where(view_counters.c.used < limit)
-    return conn.execute(
-        statement.values(used=view_counters.c.used + 1).returning(view_counters.c.used)
-    ).scalar()
-
-
-def _count_address_view(conn: Connection, client_network: str, now: datetime, limit: int) -> bool:
-    day = now.date()
-    insert_if_absent(conn, address_counters, {"client_network": client_network, "day": day, "used": 0})
-    raised = conn.execute(
-        update(address_counters)
-        .where(
-            address_counters.c.client_network == client_network,
-            address_counters.c.day == day,
-            address_counters.c.used < limit,
-        )
-        .values(used=address_counters.c.used + 1)
-        .returning(address_counters.c.used)
-    ).scalar()
-    return raised is not None
-
-
-def grants_in(conn: Connection, principal_id: str, period: Period) -> int:
-    """How many distinct codes the principal was granted in the period (for checks and reports)."""
-    return conn.execute(
-        select(func.count()).where(
-            view_grants.c.principal_id == principal_id, view_grants.c.period_start == period.start
-        )
-    ).scalar_one()
+    return ViewDecision(True, GRANTED, plan.remaining(used), plan.unlimited, plan.name, period.end)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from services.accounts.errors import NotAuthenticated
 from services.accounts.plans import GUEST
@@ -15,6 +15,25 @@ from services.accounts.tokens import GUEST_PREFIX, SESSION_PREFIX, is_guest_toke
 
 GUEST_KIND = "guest"
 ACCOUNT_KIND = "account"
+
+
+# Built once: every request with a token runs one of these.
+SESSION_BY_TOKEN = (
+    select(
+        sessions.c.id,
+        sessions.c.last_seen_at,
+        sessions.c.expires_at,
+        sessions.c.revoked_at,
+        accounts.c.id.label("account_id"),
+        accounts.c.email,
+        accounts.c.plan,
+    )
+    .join(accounts, accounts.c.id == sessions.c.account_id)
+    .where(sessions.c.token_hash == bindparam("token_hash"))
+)
+GUEST_BY_TOKEN = select(guests.c.id, guests.c.expires_at, guests.c.revoked_at, guests.c.account_id).where(
+    guests.c.token_hash == bindparam("token_hash")
+)
 
 
 @dataclass(frozen=True)
@@ -81,19 +100,7 @@ def find_principal(conn: Connection, token: str, now: datetime, lifetimes: Lifet
     """Who a (well-formed) token stands for; NotAuthenticated when unknown, expired or revoked."""
     if is_guest_token(token):
         return _find_guest(conn, token, now)
-    row = conn.execute(
-        select(
-            sessions.c.id,
-            sessions.c.last_seen_at,
-            sessions.c.expires_at,
-            sessions.c.revoked_at,
-            accounts.c.id.label("account_id"),
-            accounts.c.email,
-            accounts.c.plan,
-        )
-        .join(accounts, accounts.c.id == sessions.c.account_id)
-        .where(sessions.c.token_hash == token_hash(token))
-    ).first()
+    row = conn.execute(SESSION_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     if row is None:
         raise NotAuthenticated("session token is not known: log in again", "TOKEN_UNKNOWN")
     if row.revoked_at is not None:
@@ -116,11 +123,7 @@ def find_principal(conn: Connection, token: str, now: datetime, lifetimes: Lifet
 
 
 def _find_guest(conn: Connection, token: str, now: datetime) -> Principal:
-    row = conn.execute(
-        select(guests.c.id, guests.c.expires_at, guests.c.revoked_at, guests.c.account_id).where(
-            guests.c.token_hash == token_hash(token)
-        )
-    ).first()
+    row = conn.execute(GUEST_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     if row is None:
         raise NotAuthenticated("guest token is not known: create a new guest", "TOKEN_UNKNOWN")
     if row.account_id is not None:
