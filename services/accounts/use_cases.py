@@ -8,6 +8,7 @@ run again, and then find the winner's row (the grant, the request id's answer).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -88,8 +89,14 @@ class Accounts:
 
     # -- running work --------------------------------------------------------------------------
 
+    async def _on_db_thread(self, function: Callable[[], T]) -> T:
+        # The caller's context goes along (unlike plain run_in_executor): the outbox takes the
+        # request's traceparent from it, and log lines their trace id.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._db, context.run, function)
+
     async def _write(self, work: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._db, self._write_now, work)
+        return await self._on_db_thread(lambda: self._write_now(work))
 
     def _write_now(self, work: Callable[[Connection], T]) -> T:
         for attempt in range(1, RACE_RETRIES + 1):
@@ -107,7 +114,7 @@ class Accounts:
             with self.engine.connect() as conn:
                 return work(conn)
 
-        return await asyncio.get_running_loop().run_in_executor(self._db, run)
+        return await self._on_db_thread(run)
 
     # -- guests, sessions ----------------------------------------------------------------------
 
