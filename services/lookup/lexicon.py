@@ -36,6 +36,10 @@ _SPELLING_RULES = (
 )
 
 
+# Words whose spelling was worked out, kept for the next time; bounded for very long-lived processes.
+_SPELLING_CACHE = 200_000
+
+
 class LexiconError(ValueError):
     """A line of the lexicon file cannot be read: says which line and why."""
 
@@ -77,12 +81,15 @@ class Lexicon:
     def us_spelling(self, word: str) -> str:
         """The American spelling of a lower-case word (the catalogs are American)."""
         known = self.spellings.get(word)
-        if known is not None:
-            return known
-        for pattern, replacement in _SPELLING_RULES:
-            if pattern.match(word):
-                return pattern.sub(replacement, word)
-        return word
+        if known is None:
+            known = word
+            for pattern, replacement in _SPELLING_RULES:
+                if pattern.match(word):
+                    known = pattern.sub(replacement, word)
+                    break
+            if len(self.spellings) < _SPELLING_CACHE:
+                self.spellings[word] = known  # American words map to themselves: remembered too
+        return known
 
     def search_key(self, text: str) -> tuple[str, ...]:
         """The stems a query is matched by: stop words out, American spelling, plural folded."""

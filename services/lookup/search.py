@@ -14,7 +14,6 @@ found in the title rather than only in terms, fewer title words the query did no
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -23,17 +22,14 @@ import numpy as np
 from services.lookup.codes import code_key
 from services.lookup.lexicon import Lexicon, default_lexicon
 from services.lookup.records import KINDS, SYSTEMS
-from services.lookup.search_build import build_arrays
+from services.lookup.search_build import TITLE, build_arrays
 from services.lookup.search_format import pack, unpack
-from services.lookup.search_query import Alternative, Concept, QueryReader
-from services.lookup.search_tokens import key_hash
+from services.lookup.search_match import EMPTY, WEIGHT_STEPS, Scope, WordMatcher
+from services.lookup.search_query import QueryReader
+from services.lookup.search_tokens import key_hash, token_weights
 
 # A query has at most this many concepts; the rest of a very long query is ignored.
 MAX_CONCEPTS = 32
-# When fewer codes than this have every concept of a query, codes with most of them follow.
-PARTIAL_BELOW = 50
-# Words found in at least this many codes get bitsets at load.
-BITSET_MIN_CODES = 1024
 # How much a code that is not reportable counts against it, as unrequested title words: a category
 # that says exactly what was asked still leads, a billable code with one filler word beats it.
 _NOT_BILLABLE_PENALTY = {"chapter": 1.0, "block": 0.8}
@@ -43,13 +39,11 @@ _DEFAULT_NOT_BILLABLE_PENALTY = 0.5
 # terms, unrequested title words, and the code's number (unique, so the order is total).
 _DOC_BITS = 21
 _COVERAGE_STEPS = 1000
-_EXTRA_STEPS = 100  # per title word
+_EXTRA_STEPS = WEIGHT_STEPS  # per title word
 _MAX_EXTRA = 9999
 _TIERS = 5  # exact title, other exact name, all concepts, some concepts, code-prefix after words
 _TIER_EXACT_TITLE, _TIER_EXACT_NAME, _TIER_ALL, _TIER_PARTIAL, _TIER_AFTER_WORDS = range(_TIERS)
 _TIER_SPAN = (_COVERAGE_STEPS + 1) * (MAX_CONCEPTS + 1) * (_MAX_EXTRA + 1)
-
-_EMPTY = np.zeros(0, np.int64)
 
 
 class SearchIndexError(ValueError):
@@ -96,32 +90,20 @@ class SearchIndex:
         self._code_offsets = arrays["code_text_offsets"]
         self._title_offsets = arrays["title_text_offsets"]
         self._docs = arrays["any_docs"]
-        self._in_title = arrays["any_title"]
+        self._in_title = arrays["any_title"] == TITLE
         self._offsets = arrays["any_offsets"]
         self.system_start = arrays["system_start"]
-        self.reader = QueryReader(self.vocabulary, np.diff(self._offsets), self.lexicon)
+        counts = np.diff(self._offsets)
+        weights = token_weights(self.vocabulary, counts, self.size)
+        self.reader = QueryReader(self.vocabulary, counts, weights, self.lexicon)
         penalty = np.array(
             [_NOT_BILLABLE_PENALTY.get(kind, _DEFAULT_NOT_BILLABLE_PENALTY) for kind in KINDS], np.float32
         )
         not_billable = ~arrays["doc_billable"]
         # Everything of a code's title counts against it until the query covers it.
-        self._base_extra = arrays["doc_weight"] + not_billable * penalty[arrays["doc_kind"]]
-        self._bitsets = self._frequent_word_bitsets()
-
-    def _frequent_word_bitsets(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        bitsets = {}
-        counts = np.diff(self._offsets)
-        dense = np.zeros(self.size, np.bool_)
-        for token in np.flatnonzero(counts >= BITSET_MIN_CODES):
-            start, end = self._offsets[token], self._offsets[token + 1]
-            docs = self._docs[start:end]
-            dense[:] = False
-            dense[docs] = True
-            any_bits = np.packbits(dense, bitorder="little")
-            dense[:] = False
-            dense[docs[self._in_title[start:end]]] = True
-            bitsets[int(token)] = (any_bits, np.packbits(dense, bitorder="little"))
-        return bitsets
+        base_extra = arrays["doc_weight"] + not_billable * penalty[arrays["doc_kind"]]
+        self._base_steps = np.rint(base_extra * WEIGHT_STEPS).astype(np.int32)
+        self.matcher = WordMatcher(self._docs, self._in_title, self._offsets, self.size)
 
     # -- building and storing -------------------------------------------------------------------
 
@@ -179,7 +161,14 @@ class SearchIndex:
         limit: int = 20,
     ) -> SearchPage:
         """The page `offset:offset+limit` of the codes matching `query`, best first."""
-        scope = _Scope(self, systems, billable_only)
+        scope = Scope(
+            self.size,
+            self.system_start,
+            self.arrays["doc_system"],
+            self.arrays["doc_billable"],
+            systems,
+            billable_only,
+        )
         text = query.strip()
         if not text or scope.empty:
             return SearchPage([], 0)
@@ -211,15 +200,15 @@ class SearchIndex:
             hits.append(SearchHit(entry.system, entry.code, score, entry.title, entry.kind, entry.billable))
         return SearchPage(hits, total)
 
-    def _code_matches(self, text: str, scope: _Scope) -> tuple[np.ndarray, np.ndarray]:
+    def _code_matches(self, text: str, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
         """Codes whose key starts with the query: the code itself first, then in catalog order."""
         key = code_key(text)
         if not any(ch.isdigit() for ch in key) or not key.replace("-", "").isalnum():
-            return _EMPTY, _EMPTY
+            return EMPTY, EMPTY
         encoded = key.encode()
         key_sorted = self.arrays["key_sorted"]
         if len(encoded) > key_sorted.dtype.itemsize:
-            return _EMPTY, _EMPTY
+            return EMPTY, EMPTY
         left = int(np.searchsorted(key_sorted, encoded, "left"))
         right = int(np.searchsorted(key_sorted, encoded + b"\xff", "left"))
         docs = self.arrays["key_doc"][left:right].astype(np.int64)
@@ -231,85 +220,20 @@ class SearchIndex:
 
     # -- word matching ---------------------------------------------------------------------------
 
-    def _posting(self, token: int, scope: _Scope, title_only: bool = False) -> np.ndarray:
-        start, end = self._offsets[token], self._offsets[token + 1]
-        docs = self._docs[start:end]
-        if title_only:
-            docs = docs[self._in_title[start:end]]
-        if scope.narrowed:
-            lo, hi = np.searchsorted(docs, (scope.lo, scope.hi))
-            docs = docs[lo:hi]
-        return docs
-
-    def _has(self, candidates: _Candidates, token: int, scope: _Scope, title_only: bool) -> np.ndarray:
-        """For each candidate: whether it has the word (in its title when `title_only`)."""
-        bitset = self._bitsets.get(token)
-        if bitset is not None:
-            return (bitset[1 if title_only else 0][candidates.byte] & candidates.bit) != 0
-        docs = self._posting(token, scope, title_only)
-        has = np.zeros(len(candidates.docs), np.bool_)
-        if len(docs) and len(candidates.docs):
-            where = np.searchsorted(candidates.docs, docs)
-            inside = where < len(candidates.docs)
-            where, docs = where[inside], docs[inside]
-            has[where[candidates.docs[where] == docs]] = True
-        return has
-
-    def _has_alternative(
-        self, candidates: _Candidates, alternative: Alternative, scope: _Scope, title_only: bool
-    ) -> np.ndarray:
-        has = None
-        for token in alternative.tokens:
-            found = self._has(candidates, token, scope, title_only)
-            has = found if has is None else has & found
-        return has
-
-    def _alternative_docs(self, alternative: Alternative, scope: _Scope) -> np.ndarray:
-        """The codes with every word of the alternative: the rarest word's codes, tested for the rest."""
-        tokens = sorted(alternative.tokens, key=lambda t: self._offsets[t + 1] - self._offsets[t])
-        docs = self._posting(tokens[0], scope)
-        for token in tokens[1:]:
-            if not len(docs):
-                break
-            candidates = _Candidates(docs)
-            docs = docs[self._has(candidates, token, scope, False)]
-        return docs
-
-    def _concept_docs(self, concept: Concept, scope: _Scope) -> np.ndarray:
-        return self._union([self._alternative_docs(a, scope) for a in concept.alternatives])
-
-    def _union(self, parts: list[np.ndarray]) -> np.ndarray:
-        """Sorted unique codes of all parts: by sorting when small, by marking when large."""
-        if len(parts) == 1:
-            return parts[0]
-        total = sum(len(p) for p in parts)
-        if total < 4096:
-            return np.unique(np.concatenate(parts))
-        marks = np.zeros(self.size, np.bool_)
-        for part in parts:
-            marks[part] = True
-        return np.flatnonzero(marks)
-
-    def _estimate(self, concept: Concept) -> int:
-        """About how many codes have the concept: enough to order concepts rarest first."""
-        return sum(
-            min(int(self._offsets[t + 1] - self._offsets[t]) for t in a.tokens) for a in concept.alternatives
-        )
-
-    def _exact_docs(self, table: str, hashes: list[int], scope: _Scope) -> np.ndarray:
+    def _exact_docs(self, table: str, hashes: list[int], scope: Scope) -> np.ndarray:
         if not hashes:
-            return _EMPTY
+            return EMPTY
         keys = self.arrays[f"{table}_hash"]
         targets = np.array(hashes, np.uint64)
         left = np.searchsorted(keys, targets, side="left")
         right = np.searchsorted(keys, targets, side="right")
         chunks = [self.arrays[f"{table}_hash_doc"][a:b] for a, b in zip(left, right, strict=True) if b > a]
         if not chunks:
-            return _EMPTY
+            return EMPTY
         docs = np.unique(np.concatenate(chunks)).astype(np.int64)
         return docs[scope.allows(docs)]
 
-    def _text_matches(self, text: str, scope: _Scope) -> tuple[np.ndarray, np.ndarray]:
+    def _text_matches(self, text: str, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
         concepts = self.reader.concepts(text)[:MAX_CONCEPTS]
         typed = self.reader.stems(text)
         typed_hash = [key_hash(typed)] if typed else []
@@ -321,169 +245,34 @@ class SearchIndex:
             self._exact_docs("title", other_names, scope),
         )
         if not concepts and not len(exact_title) and not len(exact_name):
-            return _EMPTY, _EMPTY
-        candidates, count, coverage, total_idf = self._candidates(concepts, scope)
-        in_title, covered = self._title_cover(candidates, concepts, scope)
-        docs = candidates.docs
+            return EMPTY, EMPTY
+        found = self.matcher.match(concepts, scope)
+        docs, in_title, covered, coverage = found.docs, found.in_title, found.covered, found.coverage
         n = len(concepts)
-        tier = np.where(count >= n, _TIER_ALL, _TIER_PARTIAL).astype(np.int64)
-        exact = np.union1d(exact_title, exact_name)
-        if len(exact):
-            # Exact names rank on their tier alone; those the words missed join with full marks.
-            missing = exact[~np.isin(exact, docs)]
-            if len(missing):
-                docs = np.concatenate([docs, missing])
-                ones = np.ones(len(missing))
-                tier = np.concatenate([tier, np.full(len(missing), _TIER_ALL, np.int64)])
-                coverage = np.concatenate([coverage, ones * total_idf])
-                count = np.concatenate([count, ones * n])
-                in_title = np.concatenate([in_title, ones * n])
-                covered = np.concatenate([covered, self.arrays["doc_weight"][missing]])
-            tier[np.isin(docs, exact_name)] = _TIER_EXACT_NAME
-            tier[np.isin(docs, exact_title)] = _TIER_EXACT_TITLE
-        gap = np.zeros(len(docs), np.int64)
-        if total_idf > 0:
-            gap = np.clip(np.rint((1.0 - coverage / total_idf) * _COVERAGE_STEPS), 0, _COVERAGE_STEPS)
-        terms_only = np.maximum(count - in_title, 0).astype(np.int64)
-        extra = np.maximum(self._base_extra[docs] - covered, 0.0)
-        extra_steps = np.minimum(np.rint(extra * _EXTRA_STEPS), _MAX_EXTRA).astype(np.int64)
-        primary = (
-            (tier * (_COVERAGE_STEPS + 1) + gap.astype(np.int64)) * (MAX_CONCEPTS + 1) + terms_only
-        ) * (_MAX_EXTRA + 1) + extra_steps
+        tier_step = (_COVERAGE_STEPS + 1) * (MAX_CONCEPTS + 1)
+        if found.count is None:  # every code has the query's one word
+            rank = _TIER_ALL * tier_step + (n - in_title)
+        else:
+            tier = np.where(found.count >= n, _TIER_ALL, _TIER_PARTIAL)
+            rank = tier * (_COVERAGE_STEPS + 1)
+            if found.total_idf > 0:
+                gap = np.rint((1.0 - coverage / found.total_idf) * _COVERAGE_STEPS)
+                rank += np.clip(gap, 0, _COVERAGE_STEPS).astype(rank.dtype)
+            rank = rank * (MAX_CONCEPTS + 1) + np.maximum(found.count - in_title, 0)
+        extra = self._base_steps[docs] - covered
+        np.clip(extra, 0, _MAX_EXTRA, out=extra)
+        for exact, exact_tier in ((exact_name, _TIER_EXACT_NAME), (exact_title, _TIER_EXACT_TITLE)):
+            for doc in exact:
+                where = np.flatnonzero(docs == doc)
+                if len(where):
+                    # On an exact name's tier only the unrequested title words still count.
+                    rank[where] = exact_tier * tier_step + (rank[where] % tier_step)
+                    continue
+                # An exact name the words missed ranks on its tier, with full marks.
+                docs = np.append(docs, doc)
+                rank, extra = np.append(rank, exact_tier * tier_step), np.append(extra, 0)
+        primary = rank.astype(np.int64) * (_MAX_EXTRA + 1) + extra
         return docs, (primary << _DOC_BITS) | docs
-
-    def _candidates(self, concepts: Sequence[Concept], scope: _Scope):
-        """The codes with every concept, or, when those are few, with most of them.
-
-        A code with at least `required` of n concepts has one of the n - required + 1 rarest, so
-        only those concepts' codes are candidates; after each concept, candidates that can no
-        longer reach `required` are dropped. Returns the candidates, how many concepts each has,
-        the idf-weighted sum of those, and the idf of the whole query.
-        """
-        n = len(concepts)
-        if n == 0:
-            return _Candidates(_EMPTY), _EMPTY, np.zeros(0), 0.0
-        estimates = [self._estimate(c) for c in concepts]
-        order = sorted(range(n), key=estimates.__getitem__)
-        idf = [math.log(1.0 + self.size / max(e, 1)) for e in estimates]
-        total_idf = sum(idf)
-        found = self._with_at_least(concepts, order, idf, n, scope)
-        if n == 1 or len(found[0].docs) >= PARTIAL_BELOW:
-            return (*found, total_idf)
-        # Few codes have every concept: add those with most of them (all but one of three or
-        # more), or with fewer still when nothing has them all.
-        required = n - n // 3
-        if required < n:
-            found = self._with_at_least(concepts, order, idf, required, scope)
-        while not len(found[0].docs) and required > 1:
-            required -= 1
-            found = self._with_at_least(concepts, order, idf, required, scope)
-        return (*found, total_idf)
-
-    def _with_at_least(self, concepts, order, idf, required, scope):
-        n = len(concepts)
-        seeds = [self._concept_docs(concepts[i], scope) for i in order[: n - required + 1]]
-        docs = self._union(seeds)
-        if scope.filtered:
-            docs = docs[scope.allows(docs)]
-        candidates = _Candidates(docs)
-        count = np.full(len(docs), 1 if n == 1 else 0, np.int64)
-        coverage = np.full(len(docs), idf[0] if n == 1 else 0.0)
-        if n == 1:
-            return candidates, count, coverage
-        for step, i in enumerate(order):
-            has = None
-            for alternative in concepts[i].alternatives:
-                found = self._has_alternative(candidates, alternative, scope, False)
-                has = found if has is None else has | found
-            count += has
-            coverage += has * idf[i]
-            still_possible = count + (n - step - 1) >= required
-            if not still_possible.all():
-                candidates = candidates.subset(still_possible)
-                count, coverage = count[still_possible], coverage[still_possible]
-        return candidates, count, coverage
-
-    def _title_cover(self, candidates: _Candidates, concepts: Sequence[Concept], scope: _Scope):
-        """Per candidate: concepts found in its title, and the title weight their words cover."""
-        in_title = np.zeros(len(candidates.docs), np.int64)
-        covered = np.zeros(len(candidates.docs), np.float32)
-        if not len(candidates.docs):
-            return in_title, covered
-        for concept in concepts:
-            done = None
-            # The heaviest alternative in a title is the one that covers it.
-            for alternative in sorted(concept.alternatives, key=lambda a: -a.weight):
-                has = self._has_alternative(candidates, alternative, scope, True)
-                if done is not None:
-                    has &= ~done
-                    done |= has
-                else:
-                    done = has.copy()
-                in_title += has
-                covered += has * np.float32(alternative.weight)
-        return in_title, covered
-
-
-class _Candidates:
-    """Sorted candidate codes, with the byte and bit of each in a bitset, computed when first used."""
-
-    def __init__(self, docs: np.ndarray) -> None:
-        self.docs = docs
-        self._byte: np.ndarray | None = None
-        self._bit: np.ndarray | None = None
-
-    @property
-    def byte(self) -> np.ndarray:
-        if self._byte is None:
-            self._byte = self.docs >> 3
-        return self._byte
-
-    @property
-    def bit(self) -> np.ndarray:
-        if self._bit is None:
-            self._bit = np.left_shift(1, self.docs & 7).astype(np.uint8)
-        return self._bit
-
-    def subset(self, keep: np.ndarray) -> _Candidates:
-        subset = _Candidates(self.docs[keep])
-        if self._byte is not None:
-            subset._byte, subset._bit = self._byte[keep], self.bit[keep]
-        return subset
-
-
-class _Scope:
-    """Which codes a search may return: a range of systems, then the filters."""
-
-    def __init__(self, index: SearchIndex, systems: frozenset[str] | None, billable_only: bool) -> None:
-        self.index = index
-        self.billable_only = billable_only
-        self.system_mask = None
-        self.lo, self.hi = 0, index.size
-        self.narrowed = False
-        self.empty = False
-        self.filtered = billable_only
-        if systems is not None:
-            ranks = sorted(SYSTEMS.index(s) for s in systems if s in SYSTEMS)
-            if not ranks:
-                self.empty = True
-                return
-            self.lo = int(index.system_start[ranks[0]])
-            self.hi = int(index.system_start[ranks[-1] + 1])
-            self.narrowed = True
-            if ranks != list(range(ranks[0], ranks[-1] + 1)):
-                self.filtered = True
-                self.system_mask = np.zeros(len(SYSTEMS), np.bool_)
-                self.system_mask[ranks] = True
-            self.empty = self.lo >= self.hi
-
-    def allows(self, docs: np.ndarray) -> np.ndarray:
-        keep = (docs >= self.lo) & (docs < self.hi)
-        if self.system_mask is not None:
-            keep &= self.system_mask[self.index.arrays["doc_system"][docs]]
-        if self.billable_only:
-            keep &= self.index.arrays["doc_billable"][docs]
-        return keep
 
 
 def _score(primary: int) -> float:

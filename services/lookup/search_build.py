@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -14,10 +16,13 @@ from services.lookup.search_tokens import (
     STOP_WORDS,
     key_hash,
     stem,
-    token_weight,
+    token_weights,
     without_parentheses,
     words,
 )
+
+# Where a code has a word: in its title, only in a parenthesized modifier of it, or only in a term.
+TERM, TITLE, PARENTHESIZED = 0, 1, 2
 
 
 def normalizer(lexicon: Lexicon) -> Callable[[str], list[str]]:
@@ -45,41 +50,74 @@ def _text_blob(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(encoded), np.uint8), offsets
 
 
-def _hash_table(pairs: set[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    ordered = sorted(pairs)
+def _hash_table(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    ordered = sorted(set(pairs))
     return np.array([h for h, _ in ordered], np.uint64), np.array([d for _, d in ordered], np.int32)
+
+
+class _Analyzer:
+    """Stems and exact-name hashes of texts; terms repeat across codes, so they are cached."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.stems_of = normalizer(lexicon)
+        self.cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+
+    def analyze(self, text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The text's stems, and the hashes of its exact names: as written, and without the
+        parenthesized modifiers when it has some."""
+        found = self.cache.get(text)
+        if found is None:
+            stems = tuple(self.stems_of(text))
+            hashes = (key_hash(stems),) if stems else ()
+            if "(" in text or "[" in text:
+                core = self.stems_of(without_parentheses(text))
+                if core and tuple(core) != stems:
+                    hashes += (key_hash(core),)
+            found = (stems, hashes)
+            if len(self.cache) < 500_000:
+                self.cache[text] = found
+        return found
 
 
 def build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
     """The index arrays for entries already in catalog order (their number is their position)."""
-    stems_of = normalizer(lexicon)
+    # Millions of small lists and tuples, none cyclic: the cycle collector would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_arrays(entries, lexicon)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
+    analyzer = _Analyzer(lexicon)
     token_ids: dict[str, int] = {}
     postings: list[list[int]] = []  # token id -> docs
-    in_title: list[list[bool]] = []  # token id -> per doc: in the title (else only in a term)
-    title_keys: set[tuple[int, int]] = set()
-    alias_keys: set[tuple[int, int]] = set()
-    weights = np.zeros(len(entries), np.float32)
+    # token id -> per doc: TITLE, PARENTHESIZED (only in a nonessential modifier of the title) or TERM
+    in_title: list[list[int]] = []
+    title_keys: list[tuple[int, int]] = []
+    alias_keys: list[tuple[int, int]] = []
     for doc, entry in enumerate(entries):
-        core = stems_of(without_parentheses(entry.title))
-        full = stems_of(entry.title)
-        title_tokens = dict.fromkeys(full)
-        # Words in parentheses are nonessential modifiers: they count little against a code.
-        core_set = set(core)
-        weights[doc] = sum(token_weight(t) if t in core_set else FILLER_WEIGHT for t in title_tokens)
-        title_keys.add((key_hash(full), doc))
-        if core != full:
-            alias_keys.add((key_hash(core), doc))
-        seen: dict[str, bool] = dict.fromkeys(title_tokens, True)
+        full, hashes = analyzer.analyze(entry.title)
+        title_tokens = dict.fromkeys(full, TITLE)
+        if hashes:
+            title_keys.append((hashes[0], doc))
+            # Without its parenthesized (nonessential) modifiers the title is another name.
+            alias_keys.extend((h, doc) for h in hashes[1:])
+        if "(" in entry.title or "[" in entry.title:
+            core = set(analyzer.stems_of(without_parentheses(entry.title)))
+            for token in title_tokens:
+                if token not in core:
+                    title_tokens[token] = PARENTHESIZED
+        seen = title_tokens
         for term in entry.terms:
-            term_stems = stems_of(term)
-            if not term_stems:
-                continue
-            alias_keys.add((key_hash(term_stems), doc))
-            term_core = stems_of(without_parentheses(term))
-            if term_core and term_core != term_stems:
-                alias_keys.add((key_hash(term_core), doc))
+            term_stems, term_hashes = analyzer.analyze(term)
+            alias_keys.extend((h, doc) for h in term_hashes)
             for token in term_stems:
-                seen.setdefault(token, False)
+                if token not in seen:
+                    seen[token] = TERM
         for token, titled in seen.items():
             token_id = token_ids.get(token)
             if token_id is None:
@@ -95,14 +133,19 @@ def build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
     offsets = np.zeros(len(vocabulary) + 1, np.int64)
     np.cumsum([len(postings[i]) for i in order], out=offsets[1:])
     total = int(offsets[-1])
-    any_docs = np.fromiter((d for i in order for d in postings[i]), np.int32, count=total)
-    any_title = np.fromiter((t for i in order for t in in_title[i]), np.bool_, count=total)
+    any_docs = np.fromiter(chain.from_iterable(postings[i] for i in order), np.int32, count=total)
+    any_title = np.fromiter(chain.from_iterable(in_title[i] for i in order), np.uint8, count=total)
+    # What each code's title weighs: its words' weights, nonessential modifiers as filler.
+    weights_of = token_weights(vocabulary, np.diff(offsets), len(entries))
+    token_of = np.repeat(np.arange(len(vocabulary)), np.diff(offsets))
+    posting_weight = np.where(any_title == TITLE, weights_of[token_of], 0.0)
+    posting_weight = np.where(any_title == PARENTHESIZED, FILLER_WEIGHT, posting_weight)
+    weights = np.bincount(any_docs, weights=posting_weight, minlength=len(entries)).astype(np.float32)
 
     system_rank = {name: i for i, name in enumerate(SYSTEMS)}
     kind_rank = {name: i for i, name in enumerate(KINDS)}
-    keys = [code_key(entry.code).encode() for entry in entries]
-    key_order = np.array(sorted(range(len(keys)), key=keys.__getitem__), np.int32)
-    width = max((len(k) for k in keys), default=1)
+    keys = np.array([code_key(entry.code).encode() for entry in entries] or [b""])[: len(entries)]
+    key_order = np.argsort(keys, kind="stable").astype(np.int32)
     systems = np.array([system_rank[e.system] for e in entries], np.uint8)
     code_text, code_offsets = _text_blob([e.code for e in entries])
     title_text, title_offsets = _text_blob([e.title for e in entries])
@@ -118,7 +161,7 @@ def build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
         "any_docs": any_docs,
         "any_title": any_title,
         "any_offsets": offsets,
-        "key_sorted": np.array([keys[i] for i in key_order], dtype=f"S{width}"),
+        "key_sorted": keys[key_order],
         "key_doc": key_order,
         "code_text": code_text,
         "code_text_offsets": code_offsets,

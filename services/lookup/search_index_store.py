@@ -25,7 +25,8 @@ class SearchIndexMissing(LookupError):
     """The catalog has no search index: it was never built, or built by an older version."""
 
 
-def _catalog_entries(engine: Engine) -> list[SearchEntry]:
+def catalog_entries(engine: Engine) -> list[SearchEntry]:
+    """Every code of the catalog as search indexes it, in catalog order."""
     codes = storage.codes.c
     system_order = case({name: rank for rank, name in enumerate(SYSTEMS)}, value=codes.system, else_=99)
     query = select(codes.system, codes.code, codes.title, codes.kind, codes.billable, codes.terms).order_by(
@@ -41,7 +42,7 @@ def _catalog_entries(engine: Engine) -> list[SearchEntry]:
 def rebuild_search_index(engine: Engine) -> None:
     """Index every code of the catalog and store the index, replacing the one stored before."""
     started = time.perf_counter()
-    entries = _catalog_entries(engine)
+    entries = catalog_entries(engine)
     read = time.perf_counter()
     payload = SearchIndex.build(entries).to_bytes()
     digest = hashlib.sha256(payload).hexdigest()

@@ -16,7 +16,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from services.lookup.lexicon import Lexicon
-from services.lookup.search_tokens import STOP_WORDS, stem, token_weight, words
+from services.lookup.search_tokens import STOP_WORDS, stem, words
 
 # An expansion can itself hold words the lexicon knows ("laparoscopic cholecystectomy" ->
 # "percutaneous endoscopic" + "resection gallbladder"); this many combinations are enough.
@@ -42,27 +42,38 @@ class Concept:
 class QueryReader:
     """Reads queries against one index's vocabulary and the lexicon."""
 
-    def __init__(self, vocabulary: Sequence[str], document_counts: Sequence[int], lexicon: Lexicon) -> None:
+    def __init__(
+        self,
+        vocabulary: Sequence[str],
+        document_counts: Sequence[int],
+        weights: Sequence[float],
+        lexicon: Lexicon,
+    ) -> None:
         self.vocabulary = vocabulary
         self.ids = {token: i for i, token in enumerate(vocabulary)}
         self.document_counts = document_counts
+        self.weights = weights
         self.lexicon = lexicon
         self.longest_key = max((len(k) for k in lexicon.expansions), default=1)
         self.key_starts = {k[0] for k in lexicon.expansions}
         self._by_length: dict[int, list[str]] | None = None
         self.concepts = lru_cache(maxsize=4096)(self._concepts)
+        self._stems = lru_cache(maxsize=4096)(self._stems_uncached)
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
-    def stems(self, text: str) -> list[str]:
-        return [stem(self.lexicon.us_spelling(w)) for w in words(text) if w not in STOP_WORDS]
+    def stems(self, text: str) -> tuple[str, ...]:
+        return self._stems(text)
+
+    def _stems_uncached(self, text: str) -> tuple[str, ...]:
+        return tuple(stem(self.lexicon.us_spelling(w)) for w in words(text) if w not in STOP_WORDS)
 
     def is_lexicon_key(self, text: str) -> bool:
-        return tuple(self.stems(text)) in self.lexicon.expansions
+        return self.stems(text) in self.lexicon.expansions
 
     def _concepts(self, text: str) -> tuple[Concept, ...]:
         """The concepts of a query; words the index cannot match in any way are left out."""
         concepts = []
-        for typed, alternatives, corrected in self._segments(self.stems(text), depth=1, fuzzy=True):
+        for typed, alternatives, corrected in self._segments(list(self.stems(text)), depth=1, fuzzy=True):
             resolved = self._resolve(alternatives)
             if resolved:
                 concepts.append(Concept(" ".join(typed), resolved, corrected))
@@ -106,7 +117,7 @@ class QueryReader:
     def _expand(self, key: tuple[str, ...], depth: int) -> list[tuple[str, ...]]:
         alternatives = [key]
         for meaning in self.lexicon.expansions[key]:
-            meaning_stems = self.stems(meaning)
+            meaning_stems = list(self.stems(meaning))
             if depth <= 0:
                 alternatives.append(tuple(meaning_stems))
                 continue
@@ -121,8 +132,9 @@ class QueryReader:
         for alternative in alternatives:
             unique = tuple(dict.fromkeys(alternative))
             if unique and all(token in self.ids for token in unique):
-                weight = sum(token_weight(token) for token in unique)
-                resolved.append(Alternative(unique, tuple(self.ids[token] for token in unique), weight))
+                ids = tuple(self.ids[token] for token in unique)
+                weight = float(sum(self.weights[i] for i in ids))
+                resolved.append(Alternative(unique, ids, weight))
         return tuple(resolved)
 
     def _correct_uncached(self, word: str) -> str:

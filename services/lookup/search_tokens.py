@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+
+import numpy as np
 
 # Words too common in titles to tell codes apart. "without" stays: "with" vs "without
 # complications" is a different code, and a coder who types "without" means it.
@@ -20,7 +22,8 @@ STOP_WORDS = frozenset(
 
 # Words that say little about which code is meant: as words of a title that the query did not ask
 # for they count less against the code, so that "Type 2 diabetes mellitus without complications"
-# (the code to pick when nothing more is said) outranks "... with hyperglycemia".
+# (the code to pick when nothing more is said) outranks "... with hyperglycemia". "Other" is not
+# one of them: "Other specified sepsis" needs documentation of a type; "unspecified" is the default.
 FILLER_WORDS = frozenset(
     {
         "unspecified",
@@ -36,12 +39,13 @@ FILLER_WORDS = frozenset(
         "nec",
         "not",
         "organism",
-        "other",
         "initial",
         "encounter",
     }
 )
 FILLER_WEIGHT = 0.3
+# A word found in fewer than total / e^8 codes (about 1 in 3,000) counts in full as unrequested.
+RARE_WORD_IDF = 8.0
 
 _WORD = re.compile(r"[a-z0-9]+")
 _POSSESSIVE = re.compile(r"['’]s\b")
@@ -68,9 +72,15 @@ def stem(word: str) -> str:
     return word
 
 
-def token_weight(token: str) -> float:
-    """How much an unrequested title word counts against a code."""
-    return FILLER_WEIGHT if token in FILLER_WORDS else 1.0
+def token_weights(vocabulary: Sequence[str], document_counts: np.ndarray, total: int) -> np.ndarray:
+    """How much each word, unrequested in a title, counts against a code: filler words little,
+    common words (right, type, acute) less than rare ones (underlying, neonatal), which say that
+    the code is about something more specific than what was asked."""
+    rarity = np.log(max(total, 1) / np.maximum(document_counts, 1)) / RARE_WORD_IDF
+    weights = (0.5 + 0.5 * np.clip(rarity, 0.0, 1.0)).astype(np.float32)
+    filler = [i for i, token in enumerate(vocabulary) if token in FILLER_WORDS]
+    weights[filler] = FILLER_WEIGHT
+    return weights
 
 
 _PARENTHESES = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
