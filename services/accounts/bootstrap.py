@@ -72,5 +72,4 @@ async def start_accounts(
 
     # After the server has drained: stop publishing and metering, then the worker threads.
     running.finalizers += [*finalizers, close_use_cases]
-    running.accounts = accounts  # type: ignore[attr-defined] - for tests that reach the use cases
     return running

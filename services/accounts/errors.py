@@ -64,3 +64,9 @@ class NotOperator(AccountsError):
 
 class AccountNotFound(AccountsError):
     reason = "ACCOUNT_NOT_FOUND"
+
+
+class Unavailable(AccountsError):
+    """The database did not answer (down, unreachable, or locked past the busy timeout)."""
+
+    reason = "DATABASE_UNAVAILABLE"

@@ -22,6 +22,7 @@ from services.accounts.errors import (
     LoginThrottled,
     NotAuthenticated,
     NotOperator,
+    Unavailable,
 )
 from services.accounts.quota import ViewDecision
 from services.accounts.registration import AccountRecord
@@ -47,6 +48,7 @@ STATUS_OF: dict[type[AccountsError], grpc.StatusCode] = {
     LoginThrottled: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NotOperator: grpc.StatusCode.PERMISSION_DENIED,
     AccountNotFound: grpc.StatusCode.NOT_FOUND,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 VIEW_REASONS = {

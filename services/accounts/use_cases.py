@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from services.accounts import plan_changes, quota, registration, sessions, throttle
 from services.accounts.addresses import client_network
 from services.accounts.emails import normalise_email
-from services.accounts.errors import EmailTaken, InvalidArgument, NotAuthenticated
+from services.accounts.errors import EmailTaken, InvalidArgument, NotAuthenticated, Unavailable
 from services.accounts.fields import (
     checked_account_id,
     checked_account_plan,
@@ -93,7 +93,11 @@ class Accounts:
         # The caller's context goes along (unlike plain run_in_executor): the outbox takes the
         # request's traceparent from it, and log lines their trace id.
         context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(self._db, context.run, function)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._db, context.run, function)
+        except OperationalError as error:
+            log.error("database unavailable", extra={"error": str(error.orig)})
+            raise Unavailable("the accounts database did not answer: try again in a few seconds") from None
 
     async def _write(self, work: Callable[[Connection], T]) -> T:
         return await self._on_db_thread(lambda: self._write_now(work))
