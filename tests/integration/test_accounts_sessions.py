@@ -147,7 +147,7 @@ async def test_unknown_email_and_wrong_password_get_the_same_answer_in_the_same_
     known = [(await accounts.account()).account.email for _ in range(3)]
     wrong_password, unknown_email = [], []
     answers = set()
-    for attempt in range(9):
+    for attempt in range(12):
         for address, timings in ((known[attempt % 3], wrong_password), (email(), unknown_email)):
             started = time.perf_counter()
             error = await failure(
@@ -166,9 +166,10 @@ async def test_unknown_email_and_wrong_password_get_the_same_answer_in_the_same_
     assert answers == {
         (grpc.StatusCode.UNAUTHENTICATED, "email or password is wrong", "INVALID_CREDENTIALS", ())
     }
-    # Without the dummy hash an unknown email answers ~20x faster; equal work keeps them within noise.
+    # Without the dummy hash an unknown email answers ~12x faster (ratio ~0.08); equal work keeps the
+    # medians together, with room for a machine busy with other work.
     ratio = statistics.median(unknown_email) / statistics.median(wrong_password)
-    assert 0.6 < ratio < 1.6, (statistics.median(unknown_email), statistics.median(wrong_password))
+    assert 0.4 < ratio < 2.5, (statistics.median(unknown_email), statistics.median(wrong_password))
 
 
 async def test_failed_logins_are_throttled_with_growing_back_off(tmp_path_factory):
