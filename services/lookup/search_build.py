@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Sequence
 from itertools import chain
 
@@ -21,8 +22,18 @@ from services.lookup.search_tokens import (
     words,
 )
 
-# Where a code has a word: in its title, only in a parenthesized modifier of it, or only in a term.
-TERM, TITLE, PARENTHESIZED = 0, 1, 2
+# Where a code has a word: in its title; only in a modifier of the title, that is a parenthesized
+# (nonessential) word or a word of what the code is without ("without perforation", "not
+# intractable"); or only in a term. A modifier says little about the code: it counts as filler
+# and a query word found only there is found as in a term.
+TERM, TITLE, MODIFIER = 0, 1, 2
+_NEGATION = re.compile(r"\b(?:without|not)\b(.*?)(?=\bwith\b|$)", re.IGNORECASE)
+
+
+def negated_text(title: str) -> str:
+    """The words of a title that say what the code is without: each part after "without" or "not"
+    up to a comma or a "with" (the default of a category: the code to pick when nothing is said)."""
+    return " ".join(match.group(1) for part in title.split(",") for match in _NEGATION.finditer(part))
 
 
 def normalizer(lexicon: Lexicon) -> Callable[[str], list[str]]:
@@ -95,7 +106,7 @@ def _build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
     analyzer = _Analyzer(lexicon)
     token_ids: dict[str, int] = {}
     postings: list[list[int]] = []  # token id -> docs
-    # token id -> per doc: TITLE, PARENTHESIZED (only in a nonessential modifier of the title) or TERM
+    # token id -> per doc: TITLE, MODIFIER or TERM
     in_title: list[list[int]] = []
     title_keys: list[tuple[int, int]] = []
     alias_keys: list[tuple[int, int]] = []
@@ -110,7 +121,13 @@ def _build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
             core = set(analyzer.stems_of(without_parentheses(entry.title)))
             for token in title_tokens:
                 if token not in core:
-                    title_tokens[token] = PARENTHESIZED
+                    title_tokens[token] = MODIFIER
+        if "without" in entry.title or "not" in entry.title:
+            positive = ",".join(_NEGATION.sub(" ", part) for part in entry.title.split(","))
+            negated = set(analyzer.stems_of(negated_text(entry.title))) - set(analyzer.stems_of(positive))
+            for token in negated:
+                if title_tokens.get(token) == TITLE:
+                    title_tokens[token] = MODIFIER
         seen = title_tokens
         for term in entry.terms:
             term_stems, term_hashes = analyzer.analyze(term)
@@ -139,7 +156,7 @@ def _build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
     weights_of = token_weights(vocabulary, np.diff(offsets), len(entries))
     token_of = np.repeat(np.arange(len(vocabulary)), np.diff(offsets))
     posting_weight = np.where(any_title == TITLE, weights_of[token_of], 0.0)
-    posting_weight = np.where(any_title == PARENTHESIZED, FILLER_WEIGHT, posting_weight)
+    posting_weight = np.where(any_title == MODIFIER, FILLER_WEIGHT, posting_weight)
     weights = np.bincount(any_docs, weights=posting_weight, minlength=len(entries)).astype(np.float32)
 
     system_rank = {name: i for i, name in enumerate(SYSTEMS)}

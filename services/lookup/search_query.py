@@ -142,11 +142,13 @@ class QueryReader:
         if len(word) < MIN_FUZZY_LENGTH or any(ch.isdigit() for ch in word):
             return ""
         if self._by_length is None:
-            self._by_length = {}
+            # Built on first need, then published whole: other threads see all of it or none.
+            by_length: dict[int, list[str]] = {}
             known = set(self.vocabulary) | {k[0] for k in self.lexicon.expansions if len(k) == 1}
             for token in sorted(known):
                 if not token.isdigit():
-                    self._by_length.setdefault(len(token), []).append(token)
+                    by_length.setdefault(len(token), []).append(token)
+            self._by_length = by_length
         limit = 1 if len(word) <= 6 else 2
         best: tuple[int, int, int, str] | None = None
         for length in range(len(word) - limit, len(word) + limit + 1):

@@ -27,6 +27,7 @@ STOP_WORDS = frozenset(
 FILLER_WORDS = frozenset(
     {
         "unspecified",
+        "unqualified",  # ICD-9-CM's word for it
         "specified",
         "without",
         "complication",

@@ -50,7 +50,20 @@ ENTRIES = [
     E("icd10cm", "I25.2", "Old myocardial infarction", "code", True),
     E("icd10cm", "J18", "Pneumonia, unspecified organism", "category", False),
     E("icd10cm", "J18.9", "Pneumonia, unspecified organism", "code", True),
+    E("icd10cm", "A41.89", "Other specified sepsis", "code", True),
+    E("icd10cm", "A41.9", "Sepsis, unspecified organism", "code", True),
+    E("icd10cm", "K21.0", "Gastro-esophageal reflux disease with esophagitis", "subcategory", False),
+    E(
+        "icd10cm",
+        "K21.00",
+        "Gastro-esophageal reflux disease with esophagitis, without bleeding",
+        "code",
+        True,
+    ),
+    E("icd10cm", "K21.9", "Gastro-esophageal reflux disease without esophagitis", "code", True),
     E("icd10cm", "K35.80", "Unspecified acute appendicitis", "code", True, ["Acute appendicitis NOS"]),
+    E("icd10cm", "N39.492", "Postural (urinary) incontinence", "code", True),
+    E("icd10cm", "R32", "Unspecified urinary incontinence", "category", True),
     E("icd10cm", "K92.2", "Gastrointestinal hemorrhage, unspecified", "code", True),
     E("icd10cm", "S72.91", "Unspecified fracture of right femur", "subcategory", False),
     E(
@@ -141,6 +154,20 @@ def test_codes_with_every_word_come_before_codes_with_some(index):
 def test_fewer_unrequested_words_rank_higher(index):
     found = codes(index, "fracture right femur")
     assert found == ["S72.91", "S72.91XA", "S72.92XA"]  # the left femur lacks a word: last
+
+
+def test_unspecified_is_the_default_and_other_needs_documentation(index):
+    assert codes(index, "sepsis") == ["A41.9", "A41.89"]
+
+
+def test_what_a_code_is_without_does_not_count_against_it(index):
+    assert codes(index, "gastro-esophageal reflux disease")[0] == "K21.9"
+    with_it = codes(index, "gastro-esophageal reflux disease with esophagitis")
+    assert with_it.index("K21.00") < with_it.index("K21.9")
+
+
+def test_a_word_only_in_parentheses_is_a_nonessential_modifier(index):
+    assert codes(index, "urinary incontinence") == ["R32", "N39.492"]
 
 
 def test_an_abbreviation_finds_what_it_stands_for(index):
