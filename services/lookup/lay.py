@@ -18,8 +18,9 @@ from services.lookup.lexicon import Lexicon, default_lexicon
 # titles start with their root operation ("Resection of ..."), and "Change" or "Map" elsewhere in a
 # title are ordinary words.
 _ANCHOR = "^"
-_BEFORE = r"(?<![A-Za-z0-9])"
-_AFTER = r"(?![A-Za-z0-9])"
+# A phrase is matched as whole words; a hyphen joins words ("intra-abdominal" is not "abdominal").
+_BEFORE = r"(?<![A-Za-z0-9-])"
+_AFTER = r"(?![A-Za-z0-9-])"
 # ICD-10-PCS capitalizes every word; a description reads as a sentence. All-capital words
 # (acronyms such as CT) keep their case.
 _CAPITALIZED_WORD = re.compile(r"\b[A-Z][a-z]+\b")
@@ -99,22 +100,27 @@ def describe(title: str, system: str) -> str:
     # Titles repeat their parts ("initial encounter for closed fracture", "Open Approach"):
     # translating each comma-separated part once, through a cache, is most of the speed.
     parts = title.split(", ")
-    plain = [_describe_part(parts[0], system, True)]
-    plain.extend(_describe_part(part, system, False) for part in parts[1:])
-    if plain == parts:
+    translated = [_describe_part(parts[0], system, True)]
+    translated.extend(_describe_part(part, system, False) for part in parts[1:])
+    if not any(changed for _, changed in translated):
         return title
-    text = ", ".join(plain)
+    text = ", ".join(plain for plain, _ in translated)
     return text[:1].upper() + text[1:]
 
 
 @lru_cache(maxsize=1 << 17)
-def _describe_part(part: str, system: str, first: bool) -> str:
-    rules = _default_rules(system)
-    return describe_with(part, system, rules, first) or part
+def _describe_part(part: str, system: str, first: bool) -> tuple[str, bool]:
+    return _translate(part, system, _default_rules(system), first)
 
 
 def describe_with(text: str, system: str, rules: _Rules, at_title_start: bool = True) -> str:
     """`text` in plain words by `rules`, or "" when no rule applies."""
+    plain, changed = _translate(text, system, rules, at_title_start)
+    return plain if changed else ""
+
+
+def _translate(text: str, system: str, rules: _Rules, at_title_start: bool) -> tuple[str, bool]:
+    """`text` in plain words (in sentence case for PCS), and whether any rule applied."""
     if system == "icd10pcs":
         text = _sentence_case(text)
     prefix = ""
@@ -133,4 +139,4 @@ def describe_with(text: str, system: str, rules: _Rules, at_title_start: bool = 
 
     if rules.anywhere is not None:
         text = rules.anywhere.sub(plain, text)
-    return prefix + text if changed else ""
+    return prefix + text, changed

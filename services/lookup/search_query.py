@@ -56,7 +56,12 @@ class QueryReader:
         self.lexicon = lexicon
         self.longest_key = max((len(k) for k in lexicon.expansions), default=1)
         self.key_starts = {k[0] for k in lexicon.expansions}
-        self._by_length: dict[int, list[str]] | None = None
+        # Typo correction looks among the known words of about the typed word's length.
+        self._by_length: dict[int, list[str]] = {}
+        known = set(vocabulary) | {k[0] for k in lexicon.expansions if len(k) == 1}
+        for token in sorted(known):
+            if not token.isdigit():
+                self._by_length.setdefault(len(token), []).append(token)
         self.concepts = lru_cache(maxsize=4096)(self._concepts)
         self._stems = lru_cache(maxsize=4096)(self._stems_uncached)
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
@@ -141,14 +146,6 @@ class QueryReader:
         """The closest word the index or the lexicon knows, for a word neither knows, or ""."""
         if len(word) < MIN_FUZZY_LENGTH or any(ch.isdigit() for ch in word):
             return ""
-        if self._by_length is None:
-            # Built on first need, then published whole: other threads see all of it or none.
-            by_length: dict[int, list[str]] = {}
-            known = set(self.vocabulary) | {k[0] for k in self.lexicon.expansions if len(k) == 1}
-            for token in sorted(known):
-                if not token.isdigit():
-                    by_length.setdefault(len(token), []).append(token)
-            self._by_length = by_length
         limit = 1 if len(word) <= 6 else 2
         best: tuple[int, int, int, str] | None = None
         for length in range(len(word) - limit, len(word) + limit + 1):

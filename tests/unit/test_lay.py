@@ -47,7 +47,27 @@ from services.lookup.lexicon import parse_lexicon
         (
             "Bilateral primary osteoarthritis of knee",
             "icd10cm",
-            "Both sides primary wear-and-tear arthritis of knee",
+            "Bilateral (both sides) primary wear-and-tear arthritis of knee",
+        ),
+        (
+            "Secondary malignant neoplasm of liver and intrahepatic bile duct",
+            "icd10cm",
+            "Cancer that has spread to liver and intrahepatic bile duct",
+        ),
+        (
+            "Acute pericarditis, unspecified",
+            "icd10cm",
+            "Acute inflammation of the sac around the heart (pericarditis), unspecified",
+        ),
+        (
+            "Interstitial cystitis (chronic) without hematuria",
+            "icd10cm",
+            "Interstitial inflammation of the bladder (cystitis) (long-term) without blood in the urine",
+        ),
+        (
+            "Detachment at Left 5th Toe, Complete, Open Approach",
+            "icd10pcs",
+            "Amputation at left 5th toe, complete, through an open incision",
         ),
         (
             "Resection of Gallbladder, Percutaneous Endoscopic Approach",

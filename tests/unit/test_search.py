@@ -271,3 +271,64 @@ def test_the_default_lexicon_is_used_when_none_is_given():
     index = SearchIndex.build(ENTRIES)
     assert codes(index, "high blood pressure")[0] == "I10"
     assert codes(index, "heart attack")[0] == "I21.9"
+
+
+# -- the index beside the catalog -------------------------------------------------------------
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    """A real SQLite catalog with the catalog's own tables and a few codes."""
+    from sqlalchemy import insert
+
+    from services.common.db import create_db_engine
+    from services.lookup import storage
+    from services.lookup.codes import code_key
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+    storage.metadata.create_all(engine)
+    rows = [
+        {
+            "system": entry.system,
+            "code": entry.code,
+            "code_key": code_key(entry.code),
+            "title": entry.title,
+            "kind": entry.kind,
+            "billable": entry.billable,
+            "parent": None,
+            "position": position,
+            "terms": "\n".join(entry.terms),
+            "payload": b"",
+        }
+        for position, entry in enumerate(ENTRIES)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(storage.codes), rows)
+    yield engine
+    engine.dispose()
+
+
+def test_the_stored_index_is_the_catalog_s_and_replaces_the_old_one(catalog):
+    from services.lookup.search_index_store import load_search_index, rebuild_search_index
+
+    rebuild_search_index(catalog)
+    rebuild_search_index(catalog)  # replaced, not added
+    index = load_search_index(catalog)
+    assert len(index) == len(ENTRIES)
+    assert [hit.code for hit in index.search("E11", limit=10).hits] == ["E11", "E11.6", "E11.65", "E11.9"]
+    assert index.search("Myocardial infarction (acute) NOS", limit=1).hits[0].code == "I21.9"  # a term
+
+
+def test_a_catalog_without_an_index_or_with_a_damaged_one_says_so(catalog):
+    from sqlalchemy import update
+
+    from services.lookup import storage
+    from services.lookup.search_index_store import SearchIndexMissing, load_search_index, rebuild_search_index
+
+    with pytest.raises(SearchIndexMissing, match="make catalog"):
+        load_search_index(catalog)
+    rebuild_search_index(catalog)
+    with catalog.begin() as conn:
+        conn.execute(update(storage.artifacts).values(content_hash="0" * 64))
+    with pytest.raises(SearchIndexMissing, match="does not match its hash"):
+        load_search_index(catalog)
