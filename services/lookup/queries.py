@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from medcode.lookup.v1 import lookup_pb2
 
 from services.lookup import page_tokens
-from services.lookup.codes import SYSTEM_NAMES, InvalidCode, code_key, validate_code_text
+from services.lookup.codes import SYSTEM_NAMES, SYSTEM_TO_ENUM, InvalidCode, code_key, validate_code_text
 from services.lookup.convert import KIND_TO_ENUM, note_record
 from services.lookup.errors import CategoryNotFound, CodeNotFound, InvalidArgument, SystemNotLoaded
 from services.lookup.pairs import PairSubject, PairVerdict, check_pair
@@ -158,8 +158,18 @@ class Catalog:
         if request.full_view:
             codes = [self.get_code(hit.system, hit.code) for hit in page.hits]
         else:
-            rows = self.repository.rows([(hit.system, hit.code) for hit in page.hits])
-            codes = [basic_code(rows[(hit.system, hit.code)], self._release(hit.system)) for hit in page.hits]
+            # The index carries what the basic view shows: no database round trip per page.
+            codes = [
+                lookup_pb2.Code(
+                    system=SYSTEM_TO_ENUM[hit.system],
+                    code=hit.code,
+                    title=hit.title,
+                    kind=KIND_TO_ENUM[hit.kind],
+                    billable=hit.billable,
+                    release=self._release(hit.system),
+                )
+                for hit in page.hits
+            ]
         results = [
             lookup_pb2.SearchResult(code=code, score=hit.score)
             for code, hit in zip(codes, page.hits, strict=True)

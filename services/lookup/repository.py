@@ -6,9 +6,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from medcode.lookup.v1 import lookup_pb2
-from sqlalchemy import Engine, and_, func, select, tuple_
+from sqlalchemy import Engine, and_, func, select
 
 from services.lookup import storage
+from services.lookup.codes import code_key
 from services.lookup.convert import NOTE_KIND_TO_ENUM
 from services.lookup.records import INHERITED_NOTE_KINDS, CrosswalkRecord
 
@@ -149,17 +150,21 @@ class CatalogRepository:
         return {code: self._ancestor_notes.get((system, code), []) for code in codes}
 
     def rows(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], CodeRow]:
-        """CodeRows for (system, code) pairs, keyed the same way."""
+        """CodeRows for (system, code) pairs, keyed the same way (through the unique code-key index)."""
+        keys_by_system: dict[str, list[str]] = {}
+        for system, code in pairs:
+            keys_by_system.setdefault(system, []).append(code_key(code))
         result: dict[tuple[str, str], CodeRow] = {}
-        for start in range(0, len(pairs), 500):
-            chunk = pairs[start : start + 500]
-            with self.engine.connect() as conn:
-                for row in conn.execute(
-                    select(*_ROW_COLUMNS).where(
-                        tuple_(storage.codes.c.system, storage.codes.c.code).in_(chunk)
-                    )
-                ):
-                    result[(row.system, row.code)] = CodeRow(*row)
+        with self.engine.connect() as conn:
+            for system, keys in keys_by_system.items():
+                for start in range(0, len(keys), 500):
+                    for row in conn.execute(
+                        select(*_ROW_COLUMNS).where(
+                            storage.codes.c.system == system,
+                            storage.codes.c.code_key.in_(keys[start : start + 500]),
+                        )
+                    ):
+                        result[(row.system, row.code)] = CodeRow(*row)
         return result
 
     def children(self, system: str, parent: str | None, offset: int, limit: int) -> tuple[list[CodeRow], int]:
