@@ -58,6 +58,7 @@ class SearchEntry:
     kind: str
     billable: bool
     terms: Sequence[str] = ()  # inclusion terms and other words the code is found by
+    parent: str = ""  # the parent's code; kept so that a result can be shown without the database
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class SearchHit:
     title: str = ""
     kind: str = ""
     billable: bool = False
+    parent: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class SearchIndex:
         self.vocabulary = blob.split("\n") if blob else []
         self._codes = arrays["code_text"].tobytes()
         self._titles = arrays["title_text"].tobytes()
+        self._parents = arrays["parent_text"].tobytes()
+        self._parent_offsets = arrays["parent_text_offsets"]
         self._code_offsets = arrays["code_text_offsets"]
         self._title_offsets = arrays["title_text_offsets"]
         self._docs = arrays["any_docs"]
@@ -147,6 +151,7 @@ class SearchIndex:
             self._titles[self._title_offsets[doc] : self._title_offsets[doc + 1]].decode(),
             KINDS[self.arrays["doc_kind"][doc]],
             bool(self.arrays["doc_billable"][doc]),
+            parent=self._parents[self._parent_offsets[doc] : self._parent_offsets[doc + 1]].decode(),
         )
 
     # -- searching -----------------------------------------------------------------------------
@@ -197,7 +202,11 @@ class SearchIndex:
         for position in top[offset:end]:
             entry = self.entry(int(docs[position]))
             score = _score(int(keys[position]) >> _DOC_BITS)
-            hits.append(SearchHit(entry.system, entry.code, score, entry.title, entry.kind, entry.billable))
+            hits.append(
+                SearchHit(
+                    entry.system, entry.code, score, entry.title, entry.kind, entry.billable, entry.parent
+                )
+            )
         return SearchPage(hits, total)
 
     def _code_matches(self, text: str, scope: Scope) -> tuple[np.ndarray, np.ndarray]:

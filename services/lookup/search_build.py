@@ -166,6 +166,7 @@ def _build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
     systems = np.array([system_rank[e.system] for e in entries], np.uint8)
     code_text, code_offsets = _text_blob([e.code for e in entries])
     title_text, title_offsets = _text_blob([e.title for e in entries])
+    parent_text, parent_offsets = _text_blob([e.parent or "" for e in entries])
     title_hash, title_hash_doc = _hash_table(title_keys)
     alias_hash, alias_hash_doc = _hash_table(alias_keys)
     return {
@@ -184,6 +185,8 @@ def _build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
         "code_text_offsets": code_offsets,
         "title_text": title_text,
         "title_text_offsets": title_offsets,
+        "parent_text": parent_text,
+        "parent_text_offsets": parent_offsets,
         "title_hash": title_hash,
         "title_hash_doc": title_hash_doc,
         "alias_hash": alias_hash,

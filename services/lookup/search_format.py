@@ -12,7 +12,7 @@ import struct
 import numpy as np
 
 MAGIC = b"MEDCODE-SEARCH\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _ALIGN = 8
 
 

@@ -29,13 +29,15 @@ def catalog_entries(engine: Engine) -> list[SearchEntry]:
     """Every code of the catalog as search indexes it, in catalog order."""
     codes = storage.codes.c
     system_order = case({name: rank for rank, name in enumerate(SYSTEMS)}, value=codes.system, else_=99)
-    query = select(codes.system, codes.code, codes.title, codes.kind, codes.billable, codes.terms).order_by(
-        system_order, codes.position
-    )
+    query = select(
+        codes.system, codes.code, codes.title, codes.kind, codes.billable, codes.terms, codes.parent
+    ).order_by(system_order, codes.position)
     with engine.connect() as conn:
         return [
-            SearchEntry(system, code, title, kind, bool(billable), terms.split("\n") if terms else ())
-            for system, code, title, kind, billable, terms in conn.execute(query)
+            SearchEntry(
+                system, code, title, kind, bool(billable), terms.split("\n") if terms else (), parent or ""
+            )
+            for system, code, title, kind, billable, terms, parent in conn.execute(query)
         ]
 
 

@@ -24,7 +24,7 @@ ENTRIES = [
         "subcategory",
         False,
     ),
-    E("icd10cm", "E11.65", "Type 2 diabetes mellitus with hyperglycemia", "code", True),
+    E("icd10cm", "E11.65", "Type 2 diabetes mellitus with hyperglycemia", "code", True, parent="E11.6"),
     E("icd10cm", "E11.9", "Type 2 diabetes mellitus without complications", "code", True),
     E(
         "icd10cm",
@@ -239,15 +239,17 @@ def test_a_query_with_nothing_to_match_gives_an_empty_page(index, query):
     assert page.hits == [] and page.total == 0
 
 
-def test_hits_carry_the_code_s_title_kind_and_billable_flag(index):
+def test_hits_carry_what_a_result_shows_without_the_database(index):
     hit = index.search("E11.65", limit=1).hits[0]
-    assert (hit.system, hit.code, hit.title, hit.kind, hit.billable) == (
+    assert (hit.system, hit.code, hit.title, hit.kind, hit.billable, hit.parent) == (
         "icd10cm",
         "E11.65",
         "Type 2 diabetes mellitus with hyperglycemia",
         "code",
         True,
+        "E11.6",
     )
+    assert index.search("E11", limit=1).hits[0].parent == ""
 
 
 def test_the_index_survives_its_bytes(index):
@@ -295,7 +297,7 @@ def catalog(tmp_path):
             "title": entry.title,
             "kind": entry.kind,
             "billable": entry.billable,
-            "parent": None,
+            "parent": entry.parent or None,
             "position": position,
             "terms": "\n".join(entry.terms),
             "payload": b"",
@@ -317,6 +319,7 @@ def test_the_stored_index_is_the_catalog_s_and_replaces_the_old_one(catalog):
     assert len(index) == len(ENTRIES)
     assert [hit.code for hit in index.search("E11", limit=10).hits] == ["E11", "E11.6", "E11.65", "E11.9"]
     assert index.search("Myocardial infarction (acute) NOS", limit=1).hits[0].code == "I21.9"  # a term
+    assert index.search("E11.65", limit=1).hits[0].parent == "E11.6"
 
 
 def test_a_catalog_without_an_index_or_with_a_damaged_one_says_so(catalog):
