@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
 from collections.abc import Callable, Sequence
+from functools import cache
 from itertools import chain
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +37,21 @@ def negated_text(title: str) -> str:
     """The words of a title that say what the code is without: each part after "without" or "not"
     up to a comma or a "with" (the default of a category: the code to pick when nothing is said)."""
     return " ".join(match.group(1) for part in title.split(",") for match in _NEGATION.finditer(part))
+
+
+# What an index's bytes depend on besides the catalog: a change to any of these makes a stored
+# index stale (see search_index_store.search_index_is_current).
+_BUILDER_FILES = ("search_build.py", "search_tokens.py", "search_format.py", "lexicon.py", "codes.py")
+
+
+@cache
+def builder_stamp() -> str:
+    """A digest of the code and lexicon that build the index."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in [here / name for name in _BUILDER_FILES] + sorted((here / "data").glob("*")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def normalizer(lexicon: Lexicon) -> Callable[[str], list[str]]:
@@ -170,6 +188,7 @@ def _build_arrays(entries: Sequence, lexicon: Lexicon) -> dict[str, np.ndarray]:
     title_hash, title_hash_doc = _hash_table(title_keys)
     alias_hash, alias_hash_doc = _hash_table(alias_keys)
     return {
+        "builder": np.frombuffer(builder_stamp().encode(), np.uint8),
         "doc_system": systems,
         "doc_kind": np.array([kind_rank[e.kind] for e in entries], np.uint8),
         "doc_billable": np.array([e.billable for e in entries], np.bool_),

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, case, delete, insert, select
 from services.lookup import storage
 from services.lookup.records import SYSTEMS
 from services.lookup.search import SearchEntry, SearchIndex, SearchIndexError
+from services.lookup.search_build import builder_stamp
+from services.lookup.search_format import unpack
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,20 @@ def rebuild_search_index(engine: Engine) -> None:
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
+
+
+def search_index_is_current(engine: Engine) -> bool:
+    """Whether the stored index was built by this code and lexicon (else the build should redo it)."""
+    artifacts = storage.artifacts
+    with engine.connect() as conn:
+        payload = conn.execute(select(artifacts.c.payload).where(artifacts.c.name == ARTIFACT_NAME)).scalar()
+    if payload is None:
+        return False
+    try:
+        builder = unpack(bytes(payload)).get("builder")
+    except ValueError:
+        return False
+    return builder is not None and builder.tobytes().decode() == builder_stamp()
 
 
 def load_search_index(engine: Engine) -> SearchIndex:

@@ -322,6 +322,24 @@ def test_the_stored_index_is_the_catalog_s_and_replaces_the_old_one(catalog):
     assert index.search("E11.65", limit=1).hits[0].parent == "E11.6"
 
 
+def test_an_index_built_by_other_code_or_another_lexicon_is_stale(catalog):
+    from sqlalchemy import update
+
+    from services.lookup import storage
+    from services.lookup.search_format import pack, unpack
+    from services.lookup.search_index_store import rebuild_search_index, search_index_is_current
+
+    assert not search_index_is_current(catalog)
+    rebuild_search_index(catalog)
+    assert search_index_is_current(catalog)
+    with catalog.connect() as conn:
+        arrays = dict(unpack(conn.execute(storage.artifacts.select()).first().payload))
+    arrays["builder"] = arrays["builder"][::-1].copy()
+    with catalog.begin() as conn:
+        conn.execute(update(storage.artifacts).values(payload=pack(arrays)))
+    assert not search_index_is_current(catalog)
+
+
 def test_a_catalog_without_an_index_or_with_a_damaged_one_says_so(catalog):
     from sqlalchemy import update
 
