@@ -13,6 +13,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
+from services.common.telemetry import spans_exported
+
 log = logging.getLogger(__name__)
 
 Finalizer = Callable[[], Awaitable[None]]
@@ -55,10 +57,17 @@ async def start_server(
     generic_handlers: Iterable[grpc.GenericRpcHandler] = (),
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     max_message_bytes: int = 16 * 1024 * 1024,
+    trace_calls: bool | None = None,
 ) -> RunningServer:
-    """Start a server on `address` (port 0 picks a free port) with health and reflection."""
+    """Start a server on `address` (port 0 picks a free port) with health and reflection.
+
+    Each call gets a server span when the process exports spans (or `trace_calls` says so); the
+    interceptor costs a quarter of a bare server's throughput, so it is not installed for nothing.
+    """
+    if trace_calls is None:
+        trace_calls = spans_exported()
     server = grpc.aio.server(
-        interceptors=[aio_server_interceptor(), *interceptors],
+        interceptors=[*([aio_server_interceptor()] if trace_calls else []), *interceptors],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

@@ -12,6 +12,13 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 log = logging.getLogger(__name__)
 
+_exporting = False
+
+
+def spans_exported() -> bool:
+    """Whether this process exports spans; without an exporter, servers skip per-call tracing."""
+    return _exporting
+
 
 def _otlp_exporter(protocol: str) -> SpanExporter:
     # The exporters read OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) themselves.
@@ -31,6 +38,8 @@ def configure_tracing(default_service_name: str, exporter: SpanExporter | None =
     if exporter is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         exporter = _otlp_exporter(os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"))
     if exporter is not None:
+        global _exporting
+        _exporting = True
         provider.add_span_processor(BatchSpanProcessor(exporter))
         log.info("exporting spans", extra={"exporter": type(exporter).__name__})
     trace.set_tracer_provider(provider)
