@@ -25,10 +25,13 @@ def open_catalog(engine: Engine) -> Catalog:
     """The catalog's use cases over a built catalog, with its search index loaded."""
     if not inspect(engine).has_table("codes"):
         raise CatalogMissing(f"no catalog in {engine.url!r}: run `make catalog` first")
-    from services.lookup.search_index_store import load_search_index
+    from services.lookup.search_index_store import SearchIndexMissing, load_search_index
 
     started = time.perf_counter()
-    index = load_search_index(engine)
+    try:
+        index = load_search_index(engine)
+    except SearchIndexMissing as error:
+        raise CatalogMissing(str(error)) from error
     log.info("search index loaded", extra={"seconds": round(time.perf_counter() - started, 3)})
     return Catalog(CatalogRepository(engine), index)
 

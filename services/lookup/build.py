@@ -264,15 +264,10 @@ def build_catalog(
     engine: Engine, sources: Iterable[SystemData] | None = None, *, force: bool = False
 ) -> list[BuildReport]:
     """Store every shipped code system (or the given ones); re-index search when anything changed."""
+    from services.lookup.search_index_store import rebuild_search_index, search_index_is_current
+
     storage.metadata.create_all(engine)
     reports = [store_system(engine, data, force=force) for data in (sources or load_sources())]
-    if any(r.action == "built" for r in reports) or not _has_search_index(engine):
-        from services.lookup.search_index_store import rebuild_search_index
-
+    if any(r.action == "built" for r in reports) or not search_index_is_current(engine):
         rebuild_search_index(engine)
     return reports
-
-
-def _has_search_index(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(select(storage.artifacts.c.name)).first() is not None

@@ -65,8 +65,13 @@ def _save_stamp(engine: Engine, stamp: str) -> None:
 
 def ensure_built(engine: Engine, *, force: bool = False) -> bool:
     """Build the shipped code sets unless the stored catalog was made from the same inputs."""
+    from services.lookup.search_index_store import rebuild_search_index, search_index_is_current
+
     stamp = build_stamp()
     if not force and _stored_stamp(engine) == stamp:
+        if not search_index_is_current(engine):
+            log.info("search index is stale: rebuilding it")
+            rebuild_search_index(engine)
         log.info("catalog is up to date", extra={"database": engine.url.render_as_string()})
         return False
     started = time.perf_counter()
