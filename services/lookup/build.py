@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from medcode.lookup.v1 import lookup_pb2
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, inspect, select
 
 from services.lookup import storage
 from services.lookup.codes import SYSTEM_NAMES, code_key
@@ -266,8 +266,23 @@ def build_catalog(
     """Store every shipped code system (or the given ones); re-index search when anything changed."""
     from services.lookup.search_index_store import rebuild_search_index, search_index_is_current
 
+    _reset_if_schema_changed(engine)
     storage.metadata.create_all(engine)
     reports = [store_system(engine, data, force=force) for data in (sources or load_sources())]
     if any(r.action == "built" for r in reports) or not search_index_is_current(engine):
         rebuild_search_index(engine)
     return reports
+
+
+def _reset_if_schema_changed(engine: Engine) -> None:
+    """Drop a catalog stored with another schema version: it is derived data, rebuilt right after."""
+    if not inspect(engine).has_table(storage.code_systems.name):
+        return
+    with engine.connect() as conn:
+        versions = set(conn.execute(select(storage.code_systems.c.schema_version)).scalars())
+    if versions - {storage.SCHEMA_VERSION}:
+        log.warning(
+            "catalog schema changed: rebuilding it (imported CPT/HCPCS files must be imported again)",
+            extra={"stored": sorted(versions), "current": storage.SCHEMA_VERSION},
+        )
+        storage.metadata.drop_all(engine)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, and_, func, select
 from services.lookup import storage
 from services.lookup.codes import code_key
 from services.lookup.convert import NOTE_KIND_TO_ENUM
-from services.lookup.records import INHERITED_NOTE_KINDS, CrosswalkRecord
+from services.lookup.records import INHERITED_NOTE_KINDS, SYSTEMS, CrosswalkRecord
 
 _SEVENTH = NOTE_KIND_TO_ENUM["seventh_character"]
 _INHERITED_ENUMS = frozenset(NOTE_KIND_TO_ENUM[kind] for kind in INHERITED_NOTE_KINDS)
@@ -140,7 +140,9 @@ class CatalogRepository:
         """The inheritable own notes of ancestor items, with their source set; cached per item."""
         missing = [code for code in codes if (system, code) not in self._ancestor_notes]
         if missing:
-            for code, stored in self._stored_payloads(system, storage.codes.c.code, missing):
+            code_of = {code_key(code): code for code in missing}
+            for key, stored in self._stored_payloads(system, storage.codes.c.code_key, list(code_of)):
+                code = code_of[key]
                 notes = []
                 for note in lookup_pb2.Code.FromString(stored).notes:
                     if note.kind in _INHERITED_ENUMS:
@@ -183,7 +185,11 @@ class CatalogRepository:
 
     def codes_with_prefix(self, system: str | None, prefix: str, limit: int) -> list[CodeRow]:
         """Codes whose key starts with `prefix`, in publication order (for nearest-code hints)."""
-        query = select(*_ROW_COLUMNS).where(storage.codes.c.code_key.startswith(prefix, autoescape=True))
+        # A range on the key (not LIKE, which neither SQLite nor PostgreSQL serve from the index).
+        upper = prefix + "\x7f"
+        query = select(*_ROW_COLUMNS).where(
+            storage.codes.c.code_key >= prefix, storage.codes.c.code_key < upper
+        )
         if system is not None:
             query = query.where(storage.codes.c.system == system)
         with self.engine.connect() as conn:
@@ -192,7 +198,11 @@ class CatalogRepository:
 
     def systems_having(self, key: str) -> list[CodeRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(*_ROW_COLUMNS).where(storage.codes.c.code_key == key)).all()
+            rows = conn.execute(
+                select(*_ROW_COLUMNS).where(
+                    storage.codes.c.system.in_(SYSTEMS), storage.codes.c.code_key == key
+                )
+            ).all()
         return [CodeRow(*row) for row in rows]
 
     def crosswalk_from(self, system: str, code: str) -> list[CrosswalkRecord]:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 # Bump when the tables or the stored payloads change shape: a rebuild then replaces everything.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -48,7 +48,9 @@ codes = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("system", String(16), nullable=False),
     Column("code", String(32), nullable=False),  # as the publisher writes it
-    Column("code_key", String(32), nullable=False),  # upper case, no dot: how input is matched
+    # Upper case, no dot: how input is matched. Byte order on PostgreSQL too, so that prefix ranges
+    # on the index mean "starts with".
+    Column("code_key", String(32).with_variant(String(32, collation="C"), "postgresql"), nullable=False),
     Column("title", Text, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("billable", Boolean, nullable=False),
