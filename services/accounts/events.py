@@ -82,3 +82,19 @@ def plan_changed(
     )
     add_event(conn, outbox, event_names.PLAN_CHANGED, message, event_id)
     return event_id
+
+
+def question_asked(
+    conn: Connection, *, occurred_at: datetime, account_id: str, plan: str, intent: str
+) -> str:
+    """Write a QuestionAsked for a newly granted assistant question; returns its event id."""
+    event_id = str(uuid.uuid4())
+    message = events_pb2.QuestionAsked(
+        event_id=event_id,
+        occurred_at=_timestamp(occurred_at),
+        account_id=account_id,
+        plan=plan,
+        intent=intent,
+    )
+    add_event(conn, outbox, event_names.QUESTION_ASKED, message, event_id)
+    return event_id

@@ -1,9 +1,9 @@
-"""Plans are configuration: how many code page views each plan gives per calendar month (UTC)."""
+"""Plans are configuration: code page views per calendar month and assistant questions per day (UTC)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.accounts.settings import AccountsSettings
 
@@ -19,6 +19,8 @@ class Plan:
     name: str
     # Views per period; None means unlimited.
     views: int | None
+    # Assistant questions per UTC day; None means unlimited, 0 none at all (guests).
+    questions_per_day: int | None = 0
 
     @property
     def unlimited(self) -> bool:
@@ -27,6 +29,14 @@ class Plan:
     def remaining(self, used: int) -> int:
         """Views left after `used`; 0 for an unlimited plan (whose callers read `unlimited`)."""
         return 0 if self.views is None else max(0, self.views - used)
+
+    @property
+    def unlimited_questions(self) -> bool:
+        return self.questions_per_day is None
+
+    def questions_left(self, asked: int) -> int:
+        """Questions left today after `asked`; 0 for unlimited (whose callers read `unlimited_questions`)."""
+        return 0 if self.questions_per_day is None else max(0, self.questions_per_day - asked)
 
 
 @dataclass(frozen=True)
@@ -41,9 +51,9 @@ class Plans:
     def from_settings(cls, settings: AccountsSettings) -> Plans:
         return cls(
             by_name={
-                GUEST: Plan(GUEST, settings.guest_views),
-                FREE: Plan(FREE, settings.free_views),
-                PRO: Plan(PRO, settings.pro_views),
+                GUEST: Plan(GUEST, settings.guest_views, questions_per_day=0),
+                FREE: Plan(FREE, settings.free_views, questions_per_day=settings.free_questions),
+                PRO: Plan(PRO, settings.pro_views, questions_per_day=settings.pro_questions),
             },
             guest_views_per_address_per_day=settings.guest_views_per_address_per_day,
         )
@@ -63,3 +73,10 @@ def period_of(moment: datetime) -> Period:
     start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
     end = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
     return Period(start, end)
+
+
+def day_of(moment: datetime) -> Period:
+    """The UTC day holding `moment`, the period of the assistant's questions."""
+    moment = moment.astimezone(UTC)
+    start = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return Period(start, start + timedelta(days=1))

@@ -24,6 +24,7 @@ from services.accounts.errors import (
     NotOperator,
     Unavailable,
 )
+from services.accounts.questions import QuestionDecision
 from services.accounts.quota import ViewDecision
 from services.accounts.registration import AccountRecord
 from services.accounts.sessions import Principal
@@ -56,6 +57,10 @@ VIEW_REASONS = {
     "ALREADY_GRANTED": pb.VIEW_REASON_ALREADY_GRANTED,
     "QUOTA_EXHAUSTED": pb.VIEW_REASON_QUOTA_EXHAUSTED,
     "ADDRESS_LIMIT_REACHED": pb.VIEW_REASON_ADDRESS_LIMIT_REACHED,
+}
+QUESTION_REASONS = {
+    "GRANTED": pb.QUESTION_REASON_GRANTED,
+    "QUOTA_EXHAUSTED": pb.QUESTION_REASON_QUOTA_EXHAUSTED,
 }
 PRINCIPAL_KINDS = {"guest": pb.PRINCIPAL_KIND_GUEST, "account": pb.PRINCIPAL_KIND_ACCOUNT}
 # CODE_SYSTEM_ICD10CM -> icd10cm, the name events and URLs use.
@@ -166,6 +171,23 @@ class AccountsServicer:
             unlimited=decision.unlimited,
             period_end=_timestamp(decision.period_end),
             plan=decision.plan,
+        )
+
+    async def AuthorizeQuestion(
+        self, request: pb.AuthorizeQuestionRequest, context
+    ) -> pb.AuthorizeQuestionResponse:
+        decision: QuestionDecision = await self.accounts.authorize_question(
+            request.token, request.request_id, request.intent
+        )
+        return pb.AuthorizeQuestionResponse(
+            allowed=decision.allowed,
+            reason=QUESTION_REASONS[decision.reason],
+            remaining=decision.remaining,
+            unlimited=decision.unlimited,
+            limit=decision.limit,
+            period_end=_timestamp(decision.period_end),
+            plan=decision.plan,
+            account_id=decision.account_id,
         )
 
     async def GetQuota(self, request: pb.GetQuotaRequest, context) -> pb.GetQuotaResponse:

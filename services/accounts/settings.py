@@ -37,6 +37,9 @@ class AccountsSettings:
     guest_views: int | None = 1
     free_views: int | None = 5
     pro_views: int | None = None
+    # Assistant questions per day (UTC); guests ask none (the assistant is for accounts).
+    free_questions: int | None = 10
+    pro_questions: int | None = None
     guest_views_per_address_per_day: int = 5
     session_idle_seconds: int = 7 * 24 * 3600
     session_absolute_seconds: int = 30 * 24 * 3600
@@ -66,6 +69,8 @@ class AccountsSettings:
             guest_views=_views(env, "MEDCODE_PLAN_GUEST_VIEWS", 1),
             free_views=_views(env, "MEDCODE_PLAN_FREE_VIEWS", 5),
             pro_views=_views(env, "MEDCODE_PLAN_PRO_VIEWS", None),
+            free_questions=_views(env, "MEDCODE_PLAN_FREE_QUESTIONS", 10),
+            pro_questions=_views(env, "MEDCODE_PLAN_PRO_QUESTIONS", None),
             guest_views_per_address_per_day=_int(env, "MEDCODE_GUEST_VIEWS_PER_ADDRESS_PER_DAY", 5),
             session_idle_seconds=_int(env, "MEDCODE_SESSION_IDLE_SECONDS", 7 * 24 * 3600, minimum=1),
             session_absolute_seconds=_int(env, "MEDCODE_SESSION_ABSOLUTE_SECONDS", 30 * 24 * 3600, minimum=1),

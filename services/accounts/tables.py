@@ -138,6 +138,31 @@ view_requests = Table(
     Column("answered_at", UtcDateTime, nullable=False, index=True),
 )
 
+# Assistant questions asked per account and UTC day: AuthorizeQuestion's conditional upsert is the lock.
+question_counters = Table(
+    "question_counters",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("used", Integer, nullable=False, default=0, server_default="0"),
+)
+
+# The answer given to each question's request id, so that a retry gets the same one (and counts once).
+question_requests = Table(
+    "question_requests",
+    metadata,
+    Column("account_id", String(36), primary_key=True),
+    Column("request_id", String(64), primary_key=True),
+    Column("allowed", Boolean, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("unlimited", Boolean, nullable=False),
+    Column("question_limit", Integer, nullable=False),
+    Column("plan", String(16), nullable=False),
+    Column("period_end", UtcDateTime, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=False, index=True),
+)
+
 # Failed logins per throttle key (`account:<email>` or `address:<network>`).
 login_throttles = Table(
     "login_throttles",

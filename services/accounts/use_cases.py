@@ -19,7 +19,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from services.accounts import plan_changes, quota, registration, sessions, throttle
+from services.accounts import plan_changes, questions, quota, registration, sessions, throttle
 from services.accounts.addresses import client_network
 from services.accounts.emails import normalise_email
 from services.accounts.errors import EmailTaken, InvalidArgument, NotAuthenticated, Unavailable
@@ -234,6 +234,28 @@ class Accounts:
 
         decision = await self._write(work)
         if decision.reason == quota.GRANTED and not decision.replayed:
+            self.on_event_committed()
+        return decision
+
+    async def authorize_question(
+        self, token: str, request_id: str, intent: str
+    ) -> questions.QuestionDecision:
+        token = checked_token(token)
+        questions.refuse_guest_token(token)
+        request_id = checked_request_id(request_id)
+        intent = questions.checked_intent(intent)
+
+        def work(conn: Connection) -> questions.QuestionDecision:
+            now = self.clock()
+            principal = sessions.find_principal(conn, token, now, self.lifetimes)
+            if principal.session_to_touch:
+                sessions.touch_session(conn, principal.session_to_touch, now)
+            return questions.authorize_question(
+                conn, principal, self.plans[principal.plan], request_id, intent, now
+            )
+
+        decision = await self._write(work)
+        if decision.reason == questions.GRANTED and not decision.replayed:
             self.on_event_committed()
         return decision
 

@@ -24,6 +24,12 @@ class ViewReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIEW_REASON_ALREADY_GRANTED: _ClassVar[ViewReason]
     VIEW_REASON_QUOTA_EXHAUSTED: _ClassVar[ViewReason]
     VIEW_REASON_ADDRESS_LIMIT_REACHED: _ClassVar[ViewReason]
+
+class QuestionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUESTION_REASON_UNSPECIFIED: _ClassVar[QuestionReason]
+    QUESTION_REASON_GRANTED: _ClassVar[QuestionReason]
+    QUESTION_REASON_QUOTA_EXHAUSTED: _ClassVar[QuestionReason]
 PRINCIPAL_KIND_UNSPECIFIED: PrincipalKind
 PRINCIPAL_KIND_GUEST: PrincipalKind
 PRINCIPAL_KIND_ACCOUNT: PrincipalKind
@@ -32,6 +38,9 @@ VIEW_REASON_GRANTED: ViewReason
 VIEW_REASON_ALREADY_GRANTED: ViewReason
 VIEW_REASON_QUOTA_EXHAUSTED: ViewReason
 VIEW_REASON_ADDRESS_LIMIT_REACHED: ViewReason
+QUESTION_REASON_UNSPECIFIED: QuestionReason
+QUESTION_REASON_GRANTED: QuestionReason
+QUESTION_REASON_QUOTA_EXHAUSTED: QuestionReason
 
 class Principal(_message.Message):
     __slots__ = ("kind", "id", "plan", "email", "expire_time")
@@ -258,3 +267,33 @@ class ChangePlanResponse(_message.Message):
     account: Account
     previous_plan: str
     def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ..., previous_plan: _Optional[str] = ...) -> None: ...
+
+class AuthorizeQuestionRequest(_message.Message):
+    __slots__ = ("token", "request_id", "intent")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    request_id: str
+    intent: str
+    def __init__(self, token: _Optional[str] = ..., request_id: _Optional[str] = ..., intent: _Optional[str] = ...) -> None: ...
+
+class AuthorizeQuestionResponse(_message.Message):
+    __slots__ = ("allowed", "reason", "remaining", "unlimited", "limit", "period_end", "plan", "account_id")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    UNLIMITED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    reason: QuestionReason
+    remaining: int
+    unlimited: bool
+    limit: int
+    period_end: _timestamp_pb2.Timestamp
+    plan: str
+    account_id: str
+    def __init__(self, allowed: _Optional[bool] = ..., reason: _Optional[_Union[QuestionReason, str]] = ..., remaining: _Optional[int] = ..., unlimited: _Optional[bool] = ..., limit: _Optional[int] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., plan: _Optional[str] = ..., account_id: _Optional[str] = ...) -> None: ...

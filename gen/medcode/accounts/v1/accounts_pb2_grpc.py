@@ -88,6 +88,11 @@ class AccountsServiceStub:
                 request_serializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.ChangePlanRequest.SerializeToString,
                 response_deserializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.ChangePlanResponse.FromString,
                 _registered_method=True)
+        self.AuthorizeQuestion = channel.unary_unary(
+                '/medcode.accounts.v1.AccountsService/AuthorizeQuestion',
+                request_serializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.AuthorizeQuestionRequest.SerializeToString,
+                response_deserializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.AuthorizeQuestionResponse.FromString,
+                _registered_method=True)
 
 
 class AccountsServiceServicer:
@@ -167,6 +172,16 @@ class AccountsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AuthorizeQuestion(self, request, context):
+        """Grants or refuses one assistant question, atomically against the plan's questions per day
+        (UTC). The assistant is for accounts: a guest token is UNAUTHENTICATED with the reason
+        `ACCOUNT_REQUIRED` and a message saying to register. A retry with the same request_id gets the
+        same answer and counts once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +229,11 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     servicer.ChangePlan,
                     request_deserializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.ChangePlanRequest.FromString,
                     response_serializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.ChangePlanResponse.SerializeToString,
+            ),
+            'AuthorizeQuestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthorizeQuestion,
+                    request_deserializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.AuthorizeQuestionRequest.FromString,
+                    response_serializer=medcode_dot_accounts_dot_v1_dot_accounts__pb2.AuthorizeQuestionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -468,6 +488,33 @@ class AccountsService:
             '/medcode.accounts.v1.AccountsService/ChangePlan',
             medcode_dot_accounts_dot_v1_dot_accounts__pb2.ChangePlanRequest.SerializeToString,
             medcode_dot_accounts_dot_v1_dot_accounts__pb2.ChangePlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthorizeQuestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/medcode.accounts.v1.AccountsService/AuthorizeQuestion',
+            medcode_dot_accounts_dot_v1_dot_accounts__pb2.AuthorizeQuestionRequest.SerializeToString,
+            medcode_dot_accounts_dot_v1_dot_accounts__pb2.AuthorizeQuestionResponse.FromString,
             options,
             channel_credentials,
             insecure,
