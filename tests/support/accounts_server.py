@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,16 +20,16 @@ from medcode.accounts.v1 import accounts_pb2 as pb
 from medcode.accounts.v1 import accounts_pb2_grpc
 from medcode.lookup.v1 import lookup_pb2
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from services.accounts.settings import AccountsSettings
 from services.common.db import create_db_engine
 from services.common.grpc_server import RunningServer
+from tests.support import postgres
+from tests.support.postgres import POSTGRES_URL, postgres_unreachable  # noqa: F401 - the accounts tests' import
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR_TOKEN = "test-operator-token-0123456789abcdef0123456789"
 OPERATOR = (("authorization", f"Bearer {OPERATOR_TOKEN}"),)
-POSTGRES_URL = os.environ.get("MEDCODE_TEST_POSTGRES_URL", "")
 ICD10CM = lookup_pb2.CODE_SYSTEM_ICD10CM
 # A documentation address (RFC 5737), so that no test looks like a real client.
 ADDRESS = "192.0.2.10"
@@ -48,37 +48,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def postgres_unreachable() -> str | None:
-    """None when PostgreSQL answers at MEDCODE_TEST_POSTGRES_URL, else why the test is skipped."""
-    if not POSTGRES_URL:
-        return "MEDCODE_TEST_POSTGRES_URL is not set (CI sets postgresql://postgres@127.0.0.1:5432/test)"
-    try:
-        engine = create_db_engine(POSTGRES_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as error:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL at {POSTGRES_URL} is not reachable: {error.__class__.__name__}: {error}"
-    return None
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A URL whose connections work in a fresh schema of their own, dropped afterwards."""
-    schema = f"medcode_accounts_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'create schema "{schema}"'))
-    try:
-        yield (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
+def postgres_schema() -> AbstractContextManager[str]:
+    """A URL whose connections work in a fresh schema of their own (`medcode_accounts_…`), dropped afterwards."""
+    return postgres.postgres_schema("medcode_accounts")
 
 
 class Clock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,16 +11,15 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from medcode.events.v1 import events_pb2
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 
 from services.accounts import tables
 from services.accounts.migrate import upgrade_to_head
 from services.common import event_names
 from services.common.db import create_db_engine
 from services.common.outbox import add_event
-
-POSTGRES_URL = os.environ.get("MEDCODE_TEST_POSTGRES_URL", "")
+from tests.support import postgres
+from tests.support.postgres import POSTGRES_URL, postgres_unreachable  # noqa: F401 - the event tests' import
 
 
 def sqlite_accounts(path) -> Engine:
@@ -31,38 +29,16 @@ def sqlite_accounts(path) -> Engine:
     return engine
 
 
-def postgres_unreachable() -> str | None:
-    """None when PostgreSQL answers at MEDCODE_TEST_POSTGRES_URL, else why not (the skip message)."""
-    if not POSTGRES_URL:
-        return "MEDCODE_TEST_POSTGRES_URL is not set (CI sets postgresql://postgres@127.0.0.1:5432/test)"
-    try:
-        engine = create_db_engine(POSTGRES_URL)
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as error:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL at {POSTGRES_URL} is not reachable: {error.__class__.__name__}: {error}"
-    return None
-
-
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """The URL of a fresh schema of its own on the test PostgreSQL, migrated; dropped afterwards."""
-    schema = f"medcode_events_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'create schema "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    url_text = url.render_as_string(hide_password=False)
-    engine = create_db_engine(url_text)
-    try:
-        upgrade_to_head(engine)
-        engine.dispose()
-        yield url_text
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
+    with postgres.postgres_schema("medcode_events") as url:
+        engine = create_db_engine(url)
+        try:
+            upgrade_to_head(engine)
+        finally:
+            engine.dispose()
+        yield url
 
 
 def timestamp(moment: datetime) -> Timestamp:
