@@ -29,8 +29,9 @@ from sqlalchemy import Engine, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from services.common import event_names, nats_client
+from services.common import event_names, metrics, nats_client
 from services.common.outbox import MAX_EVENT_ID, WriteTransaction
+from services.common.telemetry import server_attributes
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,9 @@ class Meter:
         self.name = name
         self.stats = MeterStats()
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
+        self._server: dict[str, str | int] = {}
+        # Messages the consumer still holds for the meter after the last fetch (None before the first).
+        self.lag: int | None = None
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
@@ -273,14 +277,17 @@ class Meter:
 
     async def _run(self) -> None:
         self._nc = await nats_client.connect(self.nats_url, name=self.name)
+        self._server = server_attributes(self._nc.connected_url)
         self._js = self._nc.jetstream()
         subscription = await self._declare()
         self._ready.set()
+        metrics.watch_meter(self)
         failing = False
         while not self._stopping:
             try:
                 messages = await subscription.fetch(self.batch_size, timeout=self.fetch_timeout)
             except TimeoutError:
+                self.lag = 0  # nothing arrived for a whole fetch: the meter is caught up
                 continue
             except Exception as error:  # NATS away or restarting: the client reconnects by itself
                 if not failing:
@@ -291,6 +298,8 @@ class Meter:
             if failing:
                 log.info("meter fetching again")
                 failing = False
+            # Free with every message: how many more the consumer holds (the meter's lag, for metrics).
+            self.lag = messages[-1].metadata.num_pending if messages else self.lag
             for index, message in enumerate(messages):
                 if self._stopping:
                     # Another replica (or this one after restart) takes them at once.
@@ -322,6 +331,7 @@ class Meter:
 
     async def _handle(self, message: Msg) -> None:
         headers = dict(message.headers or {})
+        # Messaging semantic conventions: "{operation name} {destination}", parented on the publish.
         with self._tracer.start_as_current_span(
             f"process {message.subject}",
             context=propagate.extract(headers),
@@ -334,11 +344,13 @@ class Meter:
                 "messaging.consumer.group.name": event_names.METER_DURABLE,
                 "messaging.message.id": headers.get(event_names.EVENT_ID, ""),
                 "messaging.message.body.size": len(message.data),
+                **self._server,
             },
         ) as span:
             try:
                 usage = decode(message.subject, message.data, headers)
             except PoisonEvent as poison:
+                span.set_attribute("error.type", "PoisonEvent")
                 span.set_status(Status(StatusCode.ERROR, "dead-lettered"))
                 await self._dead_letter(message, headers, str(poison))
                 return
@@ -352,6 +364,7 @@ class Meter:
                 )
             except Exception as error:  # may pass (database away, locked, migrating): retry later
                 span.record_exception(error)
+                span.set_attribute("error.type", type(error).__qualname__)
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
                 await self._retry_or_give_up(message, headers, usage, error)
                 return

@@ -29,7 +29,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.common import event_names, nats_client
+from services.common import event_names, metrics, nats_client
+from services.common.telemetry import server_attributes
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,11 @@ class OutboxRelay:
         ]
         for task in self._tasks:
             task.add_done_callback(nats_client.report_crash)
+        metrics.watch_outbox(self)
+
+    def count_backlog(self) -> int:
+        """Events in the outbox not yet acknowledged by JetStream (one count query; metrics scrapes call it)."""
+        return backlog(self.engine, self.table)
 
     def notify(self) -> None:
         """Publish soon: call after committing an event. Cheap, never blocks, safe from any thread."""
@@ -379,8 +385,10 @@ class OutboxRelay:
         """Send the batch in id order, pipelined; a row counts as published only once its PubAck is in."""
         assert self._js is not None
         sent, error = [], None
+        server = server_attributes(self._nc.connected_url if self._nc is not None else None)
         for event in batch:
             parent = propagate.extract({"traceparent": event.traceparent}) if event.traceparent else Context()
+            # Messaging semantic conventions: the span is named "{operation name} {destination}".
             span = self._tracer.start_span(
                 f"send {event.subject}",
                 context=parent,
@@ -388,10 +396,11 @@ class OutboxRelay:
                 attributes={
                     "messaging.system": "nats",
                     "messaging.operation.type": "send",
-                    "messaging.operation.name": "publish",
+                    "messaging.operation.name": "send",
                     "messaging.destination.name": event.subject,
                     "messaging.message.id": event.event_id,
                     "messaging.message.body.size": len(event.payload),
+                    **server,
                 },
             )
             headers = event.headers()
@@ -455,6 +464,7 @@ class PublishFailed(RuntimeError):
 def _end_span(span: trace.Span, error: BaseException | None) -> None:
     if error is not None:
         span.record_exception(error)
+        span.set_attribute("error.type", type(error).__qualname__)
         span.set_status(Status(StatusCode.ERROR, type(error).__name__))
     span.end()
 

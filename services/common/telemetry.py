@@ -164,3 +164,19 @@ def instrument_fastapi(app, tracer_provider: trace.TracerProvider | None = None)
         # The per-message ASGI send/receive spans double a request's span count and say nothing new.
         exclude_spans=["receive", "send"],
     )
+
+
+def server_attributes(url) -> dict[str, str | int]:
+    """`server.address` and `server.port` of a broker URL (a string or a parsed URL), for client spans."""
+    if url is None:
+        return {}
+    if isinstance(url, str):
+        from urllib.parse import urlparse
+
+        url = urlparse(url)
+    attributes: dict[str, str | int] = {}
+    if url.hostname:
+        attributes["server.address"] = url.hostname
+    if url.port:
+        attributes["server.port"] = url.port
+    return attributes
