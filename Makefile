@@ -36,6 +36,10 @@ catalog: setup ## Build (or update) the code catalog into MEDCODE_DATA_DIR from 
 run: setup ## Build the catalog if needed and start the whole platform in the foreground (Ctrl-C stops it)
 	$(PY) -m deploy.run_local
 
+.PHONY: traces
+traces: setup ## Print the latest traces that `make run` spooled, as trees (ARGS="--limit 20 --trace ID")
+	$(PY) scripts/traces.py $(ARGS)
+
 test: setup ## Run unit, integration and end-to-end tests (PostgreSQL tests need MEDCODE_TEST_POSTGRES_URL)
 	$(PY) -m pytest tests/unit tests/integration tests/e2e
 

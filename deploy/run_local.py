@@ -106,6 +106,8 @@ def main() -> int:
     engine.dispose()
 
     env = {**os.environ, "MEDCODE_DATA_DIR": str(settings.data_dir), "NATS_URL": settings.nats_url}
+    # Spans go to MEDCODE_DATA_DIR/traces/ for `make traces`, unless OTEL_EXPORTER_OTLP_ENDPOINT sends them on.
+    env.setdefault("MEDCODE_TRACE_SPOOL", "1")
     children: list[Child] = []
     stopping = False
 
