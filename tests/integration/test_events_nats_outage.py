@@ -10,37 +10,23 @@ import asyncio
 import statistics
 import time
 
-import pytest
-
 from services.accounts import tables
 from services.accounts.meter import start_meter
 from services.accounts.transactions import write_transaction
 from services.common import event_names
 from services.common.outbox import add_event, start_outbox_relay
+from tests.support.events import engine as engine
 from tests.support.events import (
     eventually,
     page_viewed,
     registered,
-    sqlite_accounts,
     unpublished,
     usage_totals,
 )
+from tests.support.events import nats_server as nats_server
 from tests.support.nats_server import NatsServer
 
 BURST = 500
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = sqlite_accounts(tmp_path / "accounts.db")
-    yield engine
-    engine.dispose()
 
 
 def write_burst(engine, relay, count: int, tag: str) -> list[float]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import nats
 import pytest
-import pytest_asyncio
 from medcode.events.v1 import events_pb2
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -17,23 +15,12 @@ from sqlalchemy import select
 from services.accounts import tables
 from services.common import event_names, nats_client
 from services.common.outbox import add_event, start_outbox_relay
-from tests.support.events import eventually, page_viewed, sqlite_accounts, unpublished, write_page_view
-from tests.support.nats_server import NatsServer
+from tests.support.events import engine as engine
+from tests.support.events import eventually, page_viewed, unpublished, write_page_view
+from tests.support.events import js as js
+from tests.support.events import nats_server as nats_server
 
 outbox = tables.outbox
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = sqlite_accounts(tmp_path / "accounts.db")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -47,13 +34,6 @@ def provider(spans):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     return provider
-
-
-@pytest_asyncio.fixture
-async def js(nats_server):
-    client = await nats.connect(nats_server.url)
-    yield client.jetstream()
-    await client.close()
 
 
 def outbox_rows(engine):

@@ -5,29 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-import nats
 import pytest
-import pytest_asyncio
 from nats.js.api import AckPolicy, RetentionPolicy, StorageType
 
 from services.accounts.meter import MeterConsumer
 from services.common import event_names, nats_client
-from tests.support.nats_server import NatsServer
+from tests.support.events import js as js
+from tests.support.events import nats_server as nats_server
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def js(nats_server):
-    client = await nats.connect(nats_server.url)
-    yield client.jetstream()
-    await client.close()
 
 
 async def test_the_stream_has_explicit_limits_and_declaring_it_again_changes_nothing(js, caplog):

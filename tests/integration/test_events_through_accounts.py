@@ -11,27 +11,13 @@ import time
 import uuid
 
 import grpc
-import pytest
 from medcode.accounts.v1 import accounts_pb2 as pb
 from medcode.accounts.v1 import accounts_pb2_grpc
 
 from services.accounts.bootstrap import start_accounts
 from tests.support.accounts_server import ADDRESS, ICD10CM, OPERATOR, PASSWORD, settings
-from tests.support.events import sqlite_accounts
-from tests.support.nats_server import NatsServer
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = sqlite_accounts(tmp_path / "accounts.db")
-    yield engine
-    engine.dispose()
+from tests.support.events import engine as engine
+from tests.support.events import nats_server as nats_server
 
 
 async def register_and_view(stub, codes: list[str]) -> float:

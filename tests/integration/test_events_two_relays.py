@@ -22,15 +22,9 @@ from tests.support.events import (
     usage_totals,
     write_page_view,
 )
-from tests.support.nats_server import NatsServer
+from tests.support.events import nats_server as nats_server
 
 EVENTS = 1000
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

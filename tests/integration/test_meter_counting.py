@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from medcode.events.v1 import events_pb2
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -16,21 +15,9 @@ from services.accounts import tables
 from services.accounts.meter import start_meter
 from services.common import event_names
 from services.common.outbox import add_event, start_outbox_relay
-from tests.support.events import eventually, page_viewed, registered, sqlite_accounts, usage_totals
-from tests.support.nats_server import NatsServer
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = sqlite_accounts(tmp_path / "accounts.db")
-    yield engine
-    engine.dispose()
+from tests.support.events import engine as engine
+from tests.support.events import eventually, page_viewed, registered, usage_totals
+from tests.support.events import nats_server as nats_server
 
 
 def commit(engine, subject, *events):

@@ -13,32 +13,19 @@ import sys
 from pathlib import Path
 
 import nats
-import pytest
 
 from services.accounts import tables
 from services.accounts.meter import MeterConsumer, start_meter
 from services.common import event_names
 from services.common.db import create_db_engine
 from services.common.outbox import start_outbox_relay
-from tests.support.events import eventually, sqlite_accounts, unpublished, usage_totals, write_page_view
-from tests.support.nats_server import NatsServer
+from tests.support.events import engine as engine
+from tests.support.events import eventually, unpublished, usage_totals, write_page_view
+from tests.support.events import nats_server as nats_server
 
 ROOT = Path(__file__).resolve().parents[2]
 # A one-second ack wait so that the redelivery comes inside the test.
 QUICK = MeterConsumer(ack_wait=1.0, backoff=(1.0,), max_deliver=5)
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = sqlite_accounts(tmp_path / "accounts.db")
-    yield engine
-    engine.dispose()
 
 
 async def test_a_meter_killed_between_commit_and_ack_does_not_count_the_redelivery(engine, nats_server):

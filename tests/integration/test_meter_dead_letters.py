@@ -12,24 +12,12 @@ from sqlalchemy import text
 
 from services.accounts.meter import MeterConsumer, start_meter
 from services.common import event_names, nats_client
-from tests.support.events import eventually, page_viewed, sqlite_accounts, usage_totals
-from tests.support.nats_server import NatsServer
+from tests.support.events import engine as engine
+from tests.support.events import eventually, page_viewed, usage_totals
+from tests.support.events import nats_server as nats_server
 
 # Short waits so that a redelivery, if there were one, would happen inside the test.
 QUICK = MeterConsumer(ack_wait=1.0, backoff=(1.0,), max_deliver=5, nak_delay=0.2, max_nak_delay=0.5)
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = sqlite_accounts(tmp_path / "accounts.db")
-    yield engine
-    engine.dispose()
 
 
 @pytest_asyncio.fixture

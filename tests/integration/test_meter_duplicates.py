@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import nats
-import pytest
 
 from services.accounts.meter import start_meter
 from services.common import event_names, nats_client
-from tests.support.events import eventually, page_viewed, sqlite_accounts, usage_totals
-from tests.support.nats_server import NatsServer
-
-
-@pytest.fixture
-def nats_server(tmp_path):
-    with NatsServer(tmp_path / "jetstream") as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = sqlite_accounts(tmp_path / "accounts.db")
-    yield engine
-    engine.dispose()
+from tests.support.events import engine as engine
+from tests.support.events import eventually, page_viewed, usage_totals
+from tests.support.events import nats_server as nats_server
 
 
 async def test_a_thousand_publishes_of_one_event_id_count_once(engine, nats_server):

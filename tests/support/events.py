@@ -1,16 +1,24 @@
-"""What the event tests share: a migrated accounts database, events to write, and waiting for effects."""
+"""What the event tests share: a migrated accounts database, events to write, and waiting for effects.
+
+The fixtures `nats_server`, `engine` and `js` are taken by a test module with
+`from tests.support.events import engine as engine` (the alias says the import is meant for pytest).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import nats
+import pytest
+import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 from medcode.events.v1 import events_pb2
+from nats.js import JetStreamContext
 from sqlalchemy import Engine, func, select
 
 from services.accounts import tables
@@ -19,6 +27,7 @@ from services.common import event_names
 from services.common.db import create_db_engine
 from services.common.outbox import add_event
 from tests.support import postgres
+from tests.support.nats_server import NatsServer
 from tests.support.postgres import POSTGRES_URL, postgres_unreachable  # noqa: F401 - the event tests' import
 
 
@@ -27,6 +36,29 @@ def sqlite_accounts(path) -> Engine:
     engine = create_db_engine(f"sqlite:///{path}")
     upgrade_to_head(engine)
     return engine
+
+
+@pytest.fixture
+def nats_server(tmp_path) -> Iterator[NatsServer]:
+    """A real nats-server with JetStream, its store in the test's own folder."""
+    with NatsServer(tmp_path / "jetstream") as server:
+        yield server
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator[Engine]:
+    """The accounts database in the test's own SQLite file, migrated."""
+    engine = sqlite_accounts(tmp_path / "accounts.db")
+    yield engine
+    engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def js(nats_server) -> AsyncIterator[JetStreamContext]:
+    """A JetStream context on `nats_server`; no stream is declared, that is the test's to do."""
+    client = await nats.connect(nats_server.url)
+    yield client.jetstream()
+    await client.close()
 
 
 @contextmanager
