@@ -1,0 +1,1 @@
+"""The HTTP/JSON gateway: the platform's only public door (FastAPI over gRPC to the services)."""
