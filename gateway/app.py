@@ -16,7 +16,7 @@ from gateway.clients import GatewayClients
 from gateway.context import Gateway
 from gateway.edge import BodyTooLarge, Edge, body_too_large, trace_id_of
 from gateway.errors import Problem
-from gateway.problems import move_problems_to_problem_json
+from gateway.problems import finish_openapi
 from gateway.routes import register_routes
 from gateway.routes.common import with_cookie
 from gateway.settings import GatewaySettings
@@ -102,7 +102,9 @@ PATTERN_HINTS = {
 
 
 def _field_of(location: tuple) -> str:
-    # ("query", "page_size") → page_size; ("body", "email") → email; ("body",) → body.
+    # ("query", "system", 0) → system; ("body", "email") → email; ("body",) → body.
+    if location and location[0] in ("query", "path", "header", "cookie") and len(location) > 1:
+        return str(location[1])
     parts = [str(part) for part in location[1:]] or [str(location[0])]
     return ".".join(parts)
 
@@ -162,7 +164,7 @@ def _install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = move_problems_to_problem_json(generate())
+            app.openapi_schema = finish_openapi(generate())
         return app.openapi_schema
 
     app.openapi = openapi

@@ -89,11 +89,31 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
     return answers
 
 
-def move_problems_to_problem_json(openapi: dict[str, Any]) -> dict[str, Any]:
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The session token register or log in returned (API clients).",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "medcode_session",
+        "description": "The session (or guest) cookie the gateway sets (browsers).",
+    },
+}
+# `security` of an operation: credentials required, or optional (`{}`: a guest is made or none needed).
+AUTH_REQUIRED = {"security": [{"bearer": []}, {"sessionCookie": []}]}
+AUTH_OPTIONAL = {"security": [{"bearer": []}, {"sessionCookie": []}, {}]}
+
+
+def finish_openapi(openapi: dict[str, Any]) -> dict[str, Any]:
     """FastAPI files every model under application/json; error answers are application/problem+json.
 
-    Also drops the framework's 422 (validation errors answer 400 here) and its unused schemas.
+    Also drops the framework's 422 (validation errors answer 400 here) and its unused schemas, and
+    declares the two ways to present a token.
     """
+    openapi.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
     for path_item in openapi.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.get("responses", {})

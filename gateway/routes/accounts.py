@@ -11,7 +11,7 @@ from starlette.responses import Response
 from gateway import convert
 from gateway.clients import ACCOUNTS
 from gateway.context import GatewayDep
-from gateway.problems import problem_responses
+from gateway.problems import AUTH_OPTIONAL, problem_responses
 from gateway.routes.common import json_response, require_json_body, with_cookie
 from gateway.schemas import Credentials, Me, SignedIn
 from gateway.sessions import as_principal, credential, drop_cookie, keep_in_cookie
@@ -37,6 +37,7 @@ def _signed_in(request: Request, answer) -> Response:
 
 @router.post(
     "/v1/accounts",
+    openapi_extra=AUTH_OPTIONAL,
     status_code=201,
     response_model=SignedIn,
     summary="Register: a free account and a session",
@@ -93,6 +94,7 @@ async def log_in(gw: GatewayDep, body: Credentials, request: Request) -> Respons
 
 @router.delete(
     "/v1/sessions/current",
+    openapi_extra=AUTH_OPTIONAL,
     status_code=204,
     summary="Log out: end the session (or guest) of this token and drop the cookie",
     responses={
@@ -111,6 +113,7 @@ async def log_out(gw: GatewayDep, request: Request) -> Response:
 
 @router.get(
     "/v1/me",
+    openapi_extra=AUTH_OPTIONAL,
     response_model=Me,
     summary="Who the request stands for, its plan and its quota",
     description="A request without credentials becomes a guest, kept in a cookie.",

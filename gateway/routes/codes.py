@@ -15,7 +15,7 @@ from gateway import convert, metrics
 from gateway.clients import ACCOUNTS, LOOKUP
 from gateway.context import Gateway, GatewayDep
 from gateway.errors import QUOTA_REFUSED, Problem
-from gateway.problems import problem_responses
+from gateway.problems import AUTH_OPTIONAL, AUTH_REQUIRED, problem_responses
 from gateway.routes.common import (
     CodeParam,
     PageSize,
@@ -112,6 +112,7 @@ def refused(decision: accounts_pb2.AuthorizeViewResponse) -> Problem:
 
 @router.get(
     "/v1/codes/{system}/{code}",
+    openapi_extra=AUTH_OPTIONAL,
     response_model=CodePage,
     summary="A code's page (metered)",
     description=(
@@ -240,6 +241,7 @@ async def crosswalk(
 
 @router.post(
     "/v1/code-pairs:check",
+    openapi_extra=AUTH_REQUIRED,
     response_model=PairCheck,
     summary="May two codes be reported together (accounts)",
     description="Excludes1/Excludes2 notes (own and inherited), sequencing and redundancy, with the note that decides.",

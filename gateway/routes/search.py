@@ -12,7 +12,7 @@ from gateway import convert
 from gateway.clients import LOOKUP
 from gateway.context import GatewayDep
 from gateway.errors import Problem
-from gateway.problems import problem_responses
+from gateway.problems import AUTH_OPTIONAL, problem_responses
 from gateway.ratelimit import retry_after
 from gateway.routes.common import PageSize, PageToken, json_response
 from gateway.schemas import MAX_QUERY_LENGTH, SearchPage, SystemName
@@ -36,6 +36,7 @@ def _rate_limited(wait: float, whose: str) -> Problem:
 
 @router.get(
     "/v1/search",
+    openapi_extra=AUTH_OPTIONAL,
     response_model=SearchPage,
     summary="Search codes by code prefix, title words or plain words (free)",
     description="Best first. Results carry the code and its title; the page (`/v1/codes/...`) has the rest.",
