@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 
 import grpc
-from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
 from medcode.accounts.v1 import accounts_pb2 as pb
 from medcode.lookup.v1 import lookup_pb2
 
@@ -30,7 +26,7 @@ from services.accounts.registration import AccountRecord
 from services.accounts.sessions import Principal
 from services.accounts.usage import UsageFilter
 from services.accounts.use_cases import Accounts, SignedIn
-from services.common.errors import rich_status
+from services.common.errors import domain_error_handler
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +34,6 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AccountsService"].full_name
 DOMAIN = "accounts.medcode"
 # The metadata key operators send their token in, as `Bearer <token>`.
 OPERATOR_METADATA = "authorization"
-# Trailing metadata telling a throttled client when to come back (seconds), like HTTP's Retry-After.
-RETRY_AFTER_METADATA = "retry-after"
 
 # One table from domain error to gRPC status.
 STATUS_OF: dict[type[AccountsError], grpc.StatusCode] = {
@@ -51,6 +45,8 @@ STATUS_OF: dict[type[AccountsError], grpc.StatusCode] = {
     AccountNotFound: grpc.StatusCode.NOT_FOUND,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
+# Throttled logins also carry RetryInfo and `retry-after` metadata (LoginThrottled.retry_after_seconds).
+_with_errors = domain_error_handler(STATUS_OF, DOMAIN, errors=AccountsError, service="accounts", logger=log)
 
 VIEW_REASONS = {
     "GRANTED": pb.VIEW_REASON_GRANTED,
@@ -236,57 +232,6 @@ class AccountsServicer:
             _operator_token(context), request.account_id, request.email, request.plan
         )
         return pb.ChangePlanResponse(account=account_message(account), previous_plan=previous)
-
-
-class _Status(grpc.Status):
-    def __init__(self, code: grpc.StatusCode, details: str, trailing_metadata: tuple) -> None:
-        self.code, self.details, self.trailing_metadata = code, details, trailing_metadata
-
-
-def status_of(error: AccountsError) -> grpc.Status:
-    """The rich status for a domain error; throttling adds RetryInfo and `retry-after` metadata."""
-    status = rich_status(
-        STATUS_OF.get(type(error), grpc.StatusCode.INVALID_ARGUMENT),
-        error.message,
-        reason=error.reason,
-        domain=DOMAIN,
-        metadata={k: v for k, v in error.metadata.items() if v},
-        field_violations={error.field: error.message} if isinstance(error, InvalidArgument) else None,
-    )
-    if not isinstance(error, LoginThrottled):
-        return status
-    details = status_pb2.Status.FromString(
-        dict(status.trailing_metadata)[rpc_status.GRPC_DETAILS_METADATA_KEY]
-    )
-    retry = any_pb2.Any()
-    retry.Pack(
-        error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=error.retry_after_seconds))
-    )
-    details.details.append(retry)
-    rebuilt = rpc_status.to_status(details)
-    return _Status(
-        rebuilt.code,
-        rebuilt.details,
-        (*rebuilt.trailing_metadata, (RETRY_AFTER_METADATA, str(error.retry_after_seconds))),
-    )
-
-
-def _with_errors(method: Callable[..., Awaitable]) -> Callable[..., Awaitable]:
-    """Typed domain errors become rich statuses; anything else is INTERNAL, logged, with nothing leaked."""
-
-    async def handler(request, context: grpc.aio.ServicerContext):
-        try:
-            return await method(request, context)
-        except AccountsError as error:
-            await context.abort_with_status(status_of(error))
-        except Exception:
-            log.exception("unexpected error", extra={"rpc": method.__name__})
-            await context.abort(
-                grpc.StatusCode.INTERNAL, "internal error in the accounts service; it is logged"
-            )
-
-    handler.__name__ = method.__name__
-    return handler
 
 
 def build_handler(servicer: AccountsServicer) -> grpc.GenericRpcHandler:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 import grpc
 from medcode.lookup.v1 import lookup_pb2, lookup_pb2_grpc
 
-from services.common.errors import rich_status
+from services.common.errors import domain_error_handler
 from services.lookup.codes import ENUM_TO_SYSTEM
 from services.lookup.convert import note_message
 from services.lookup.errors import (
@@ -32,6 +31,7 @@ STATUS_OF: dict[type[LookupError_], grpc.StatusCode] = {
     CategoryNotFound: grpc.StatusCode.NOT_FOUND,
     SystemNotLoaded: grpc.StatusCode.FAILED_PRECONDITION,
 }
+_with_errors = domain_error_handler(STATUS_OF, DOMAIN, errors=LookupError_, service="lookup", logger=log)
 
 _SYSTEM_CHOICES = ", ".join(lookup_pb2.CodeSystem.Name(v) for v in ENUM_TO_SYSTEM)
 
@@ -178,32 +178,6 @@ def _summary(code: lookup_pb2.Code) -> lookup_pb2.CodeSummary:
     return lookup_pb2.CodeSummary(
         system=code.system, code=code.code, title=code.title, kind=code.kind, billable=code.billable
     )
-
-
-def _with_errors(method: Callable[..., Awaitable]) -> Callable[..., Awaitable]:
-    """Turn typed domain errors into rich gRPC statuses; anything else is INTERNAL without details."""
-
-    async def handler(request, context: grpc.aio.ServicerContext):
-        try:
-            return await method(request, context)
-        except LookupError_ as error:
-            status = rich_status(
-                STATUS_OF.get(type(error), grpc.StatusCode.INVALID_ARGUMENT),
-                error.message,
-                reason=error.reason,
-                domain=DOMAIN,
-                metadata={k: v for k, v in error.metadata.items() if v},
-                field_violations={error.field: error.message} if isinstance(error, InvalidArgument) else None,
-            )
-            await context.abort_with_status(status)
-        except Exception:
-            log.exception("unexpected error", extra={"rpc": method.__name__})
-            await context.abort(
-                grpc.StatusCode.INTERNAL, "internal error in the lookup service; it is logged"
-            )
-
-    handler.__name__ = method.__name__
-    return handler
 
 
 def build_handler(servicer: LookupServicer) -> grpc.GenericRpcHandler:
