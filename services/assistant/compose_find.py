@@ -1,0 +1,195 @@
+"""Which code fits a description: the best candidates, what tells them apart, the detail still missing."""
+
+from __future__ import annotations
+
+from medcode.lookup.v1 import lookup_pb2
+
+from services.assistant.answers import Answer, AnswerWriter, billable_words, label
+from services.assistant.catalog_client import CatalogClient, system_of
+from services.assistant.code_axes import AXIS_NAMES, encounter_kind, fit, read_axes
+from services.assistant.code_mentions import code_key
+from services.assistant.question_cues import Refinement
+
+SEARCH_PAGE = 30
+MAX_FAMILY = 60
+OTHER_CANDIDATES = 5
+ASK = {
+    "laterality": "which side (right, left, bilateral or unspecified)",
+    "encounter": "which encounter (initial, subsequent or sequela)",
+    "complication": "whether the condition is with or without the complication the titles name",
+}
+
+
+async def family_codes(catalog: CatalogClient, code: lookup_pb2.Code) -> list[lookup_pb2.Code]:
+    """The billable codes of the code's family: its parent's subtree (for a code with a 7th
+    character, its grandparent's, since the parent only holds the 7th-character variants)."""
+    system = system_of(code)
+    if system == "icd10pcs":
+        table = code.code[:3]
+        rows = await catalog.children(system, table, page_size=1000)
+        return [row for row in rows if row.billable and row.code[:4] == code.code[:4]][:MAX_FAMILY]
+    root = code.parent
+    if system == "icd10cm" and len(code_key(code.code)) == 7 and len(code_key(root)) == 6:
+        key = code_key(root)[:5]
+        root = f"{key[:3]}.{key[3:]}"
+    if not root:
+        return [code]
+    found: list[lookup_pb2.Code] = []
+    frontier = [root]
+    for _depth in range(3):
+        next_frontier: list[str] = []
+        for parent in frontier:
+            for child in await catalog.children(system, parent):
+                if child.billable:
+                    found.append(child)
+                else:
+                    next_frontier.append(child.code)
+        if len(found) >= MAX_FAMILY or not next_frontier:
+            break
+        frontier = next_frontier[:20]
+    return found[:MAX_FAMILY] or [code]
+
+
+def axes_of_variants(
+    best: lookup_pb2.Code, family: list[lookup_pb2.Code]
+) -> dict[str, dict[str, lookup_pb2.Code]]:
+    """For each axis on which the best code's variants differ: value -> the variant that differs
+    from the best code on that axis only."""
+    sides = any(read_axes(c.title, False).laterality for c in family)
+    mine = read_axes(best.title, sides)
+    variants = [c for c in family if read_axes(c.title, sides).base == mine.base]
+    axes: dict[str, dict[str, lookup_pb2.Code]] = {}
+    for axis in ("laterality", "encounter", "complication"):
+        values: dict[str, lookup_pb2.Code] = {}
+        for variant in variants:
+            theirs = read_axes(variant.title, sides)
+            same_elsewhere = all(
+                getattr(theirs, other) == getattr(mine, other)
+                for other in ("laterality", "encounter", "complication")
+                if other != axis
+            )
+            value = getattr(theirs, axis)
+            if same_elsewhere and value and value not in values:
+                values[value] = variant
+        if len(values) > 1:
+            axes[axis] = values
+    return axes
+
+
+def _specified(axis: str, wanted: Refinement) -> bool:
+    if axis == "laterality":
+        return bool(wanted.laterality)
+    if axis == "encounter":
+        return bool(wanted.encounter)
+    return bool(wanted.with_phrases)
+
+
+def _pick(results: list[lookup_pb2.Code], wanted: Refinement) -> lookup_pb2.Code | None:
+    billable = [c for c in results if c.billable]
+    if not billable:
+        return None
+    # The search's order, moved only by what the question says about side, encounter and with/without.
+    ranked = sorted(enumerate(billable), key=lambda pair: (-fit(pair[1].title, wanted), pair[0]))
+    return ranked[0][1]
+
+
+async def find_code(
+    catalog: CatalogClient, description: str, systems: list[str], wanted: Refinement
+) -> Answer | None:
+    """The answer for a description, or None when the catalog has nothing for it."""
+    results = [code for code, _score in await catalog.search(description, systems, page_size=SEARCH_PAGE)]
+    if not results:
+        return None
+    writer = AnswerWriter("find_code")
+    writer.description = description
+    heading = results[0]
+    best = _pick(results, wanted)
+    if best is None or (not heading.billable and not code_key(best.code).startswith(code_key(heading.code))):
+        best = await _first_billable_below(catalog, heading) or best
+    if best is None:
+        return None
+    family = await family_codes(catalog, best)
+    axes = axes_of_variants(best, family)
+    # A variant that meets what the question says beats the search's pick (one axis at a time).
+    for _round in range(3):
+        better = max(
+            (v for values in axes.values() for v in values.values()),
+            key=lambda v: fit(v.title, wanted),
+            default=best,
+        )
+        if fit(better.title, wanted) <= fit(best.title, wanted):
+            break
+        best = better
+        axes = axes_of_variants(best, family)
+    writer.about(best)
+    writer.line(
+        f"**Best match:** {writer.cite(best)} — {best.title} ({label(system_of(best))}, {billable_words(best)})"
+    )
+    missing = [axis for axis in axes if not _specified(axis, wanted)]
+    if axes:
+        writer.line()
+        writer.line("**What tells the candidates apart**")
+        for axis, values in axes.items():
+            shown = " · ".join(f"{value} {writer.cite(code)}" for value, code in values.items())
+            writer.line(f"- {AXIS_NAMES[axis]}: {shown}")
+    if missing:
+        writer.line()
+        writer.line(
+            "**Missing detail:** the question does not say "
+            + " or ".join(ASK[axis] for axis in missing)
+            + "; the catalog has a separate code for each, so the record must say which."
+        )
+        for axis in missing:
+            for value in list(axes[axis])[:2]:
+                writer.suggest(f"and {value}?" if axis != "encounter" else f"and for the {value}?")
+    if not heading.billable and code_key(best.code).startswith(code_key(heading.code)) and not axes:
+        await _list_below(writer, catalog, heading, best)
+    others = [
+        c
+        for c in results
+        if c.billable and c.code != best.code and (system_of(c), c.code) not in writer.citations
+    ][:OTHER_CANDIDATES]
+    if others:
+        writer.line()
+        writer.line("Other candidates from the search:")
+        for code in others:
+            writer.line(f"- {writer.cite(code)} — {code.title}")
+    writer.line()
+    writer.line(f"Check the notes of {writer.cite(best)} before reporting it (ask “What is {best.code}?”).")
+    writer.suggest(f"What is {best.code}?")
+    return writer.answer()
+
+
+async def _first_billable_below(catalog: CatalogClient, code: lookup_pb2.Code) -> lookup_pb2.Code | None:
+    system = system_of(code)
+    parent = code.code
+    for _depth in range(4):
+        children = await catalog.children(system, parent)
+        if not children:
+            return None
+        billable = next((c for c in children if c.billable), None)
+        if billable:
+            return billable
+        parent = children[0].code
+    return None
+
+
+async def _list_below(
+    writer: AnswerWriter, catalog: CatalogClient, heading: lookup_pb2.Code, best: lookup_pb2.Code
+) -> None:
+    """The heading the description names is not billable: show what lies below it to choose from."""
+    children = await catalog.children(system_of(heading), heading.code)
+    if not children:
+        return
+    writer.line()
+    writer.line(
+        f"{writer.cite(heading)} ({heading.title}) is not billable; the catalog divides it further — "
+        "the record must say which applies:"
+    )
+    for child in children[:15]:
+        more = "" if child.billable else ", has codes below it"
+        writer.line(f"- {writer.cite(child)} — {child.title} ({billable_words(child)}{more})")
+
+
+def encounter_of(code: lookup_pb2.Code) -> str:
+    return encounter_kind(read_axes(code.title).encounter)
