@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from typing import Annotated
 
@@ -62,6 +63,17 @@ async def rendered_page(gw: Gateway, system: str, code: str) -> tuple[str, bytes
     page = (answer.code.code, to_json_text(convert.code_page(answer.code, mappings)))
     gw.pages.put(system, key, page)
     return page
+
+
+def view_request_id(idempotency_key: str | None, system: str, key: str) -> str:
+    """The AuthorizeView request id: fresh per open, or derived from the client's Idempotency-Key.
+
+    Accounts answers a repeated request id with its first answer, whatever the code; a key taken as
+    it is would let one granted open unlock every other page. Bound to the code, it cannot.
+    """
+    if not idempotency_key:
+        return str(uuid.uuid4())
+    return "ik-" + hashlib.sha256(f"{idempotency_key}\n{system}\n{key}".encode()).hexdigest()[:48]
 
 
 def refused(decision: accounts_pb2.AuthorizeViewResponse) -> Problem:
@@ -149,7 +161,7 @@ async def code_page(
         metrics.QUOTA_DECISIONS.labels("already_granted_seen").inc()
         return _page(request, body, "unlimited" if seen.unlimited else str(seen.remaining))
     caller = request.state.caller
-    request_id = idempotency_key or str(uuid.uuid4())
+    request_id = view_request_id(idempotency_key, system.value, key)
     used_token = ""
 
     async def authorize(token: str) -> accounts_pb2.AuthorizeViewResponse:

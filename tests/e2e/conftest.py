@@ -1,0 +1,24 @@
+"""The platform the end-to-end tests run against, started once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.platform import Addresses, Platform, start_platform
+
+
+@pytest.fixture(scope="session")
+def catalog_url(catalog_engine) -> str:
+    return catalog_engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def platform(catalog_url, tmp_path_factory) -> Platform:
+    running = start_platform(catalog_url, tmp_path_factory.mktemp("platform"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def new_address() -> Addresses:
+    return Addresses()
