@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emedcode/events/v1/events.proto\x12\x11medcode.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n\nPageViewed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x0eprincipal_kind\x18\x03 \x01(\x0e\x32 .medcode.events.v1.PrincipalKind\x12\x14\n\x0cprincipal_id\x18\x04 \x01(\t\x12\x0c\n\x04plan\x18\x05 \x01(\t\x12\x0e\n\x06system\x18\x06 \x01(\t\x12\x0c\n\x04\x63ode\x18\x07 \x01(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x30\n\x0cperiod_start\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x01\n\x11\x41\x63\x63ountRegistered\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12\x0c\n\x04plan\x18\x04 \x01(\t\x12\x15\n\rfrom_guest_id\x18\x05 \x01(\t\"\x88\x01\n\x0bPlanChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12\x10\n\x08old_plan\x18\x04 \x01(\t\x12\x10\n\x08new_plan\x18\x05 \x01(\t\"\x84\x01\n\rQuestionAsked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12\x0c\n\x04plan\x18\x04 \x01(\t\x12\x0e\n\x06intent\x18\x05 \x01(\t*e\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14PRINCIPAL_KIND_GUEST\x10\x01\x12\x1a\n\x16PRINCIPAL_KIND_ACCOUNT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emedcode/events/v1/events.proto\x12\x11medcode.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n\nPageViewed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x0eprincipal_kind\x18\x03 \x01(\x0e\x32 .medcode.events.v1.PrincipalKind\x12\x14\n\x0cprincipal_id\x18\x04 \x01(\t\x12\x0c\n\x04plan\x18\x05 \x01(\t\x12\x0e\n\x06system\x18\x06 \x01(\t\x12\x0c\n\x04\x63ode\x18\x07 \x01(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x30\n\x0cperiod_start\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x01\n\x11\x41\x63\x63ountRegistered\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12\x0c\n\x04plan\x18\x04 \x01(\t\x12\x15\n\rfrom_guest_id\x18\x05 \x01(\t\"\x88\x01\n\x0bPlanChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12\x10\n\x08old_plan\x18\x04 \x01(\t\x12\x10\n\x08new_plan\x18\x05 \x01(\t\"\x84\x01\n\rQuestionAsked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\naccount_id\x18\x03 \x01(\t\x12\x0c\n\x04plan\x18\x04 \x01(\t\x12\x0e\n\x06intent\x18\x05 \x01(\t\"\x87\x01\n\x15\x43onsultationRequested\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x63onsultation_id\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t*e\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14PRINCIPAL_KIND_GUEST\x10\x01\x12\x1a\n\x16PRINCIPAL_KIND_ACCOUNT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'medcode.events.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRINCIPALKIND']._serialized_start=782
-  _globals['_PRINCIPALKIND']._serialized_end=883
+  _globals['_PRINCIPALKIND']._serialized_start=920
+  _globals['_PRINCIPALKIND']._serialized_end=1021
   _globals['_PAGEVIEWED']._serialized_start=87
   _globals['_PAGEVIEWED']._serialized_end=360
   _globals['_ACCOUNTREGISTERED']._serialized_start=363
@@ -42,4 +42,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLANCHANGED']._serialized_end=645
   _globals['_QUESTIONASKED']._serialized_start=648
   _globals['_QUESTIONASKED']._serialized_end=780
+  _globals['_CONSULTATIONREQUESTED']._serialized_start=783
+  _globals['_CONSULTATIONREQUESTED']._serialized_end=918
 # @@protoc_insertion_point(module_scope)

@@ -81,3 +81,15 @@ class QuestionAsked(_message.Message):
     plan: str
     intent: str
     def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_id: _Optional[str] = ..., plan: _Optional[str] = ..., intent: _Optional[str] = ...) -> None: ...
+
+class ConsultationRequested(_message.Message):
+    __slots__ = ("event_id", "occurred_at", "consultation_id", "account_id")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    CONSULTATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    consultation_id: str
+    account_id: str
+    def __init__(self, event_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., consultation_id: _Optional[str] = ..., account_id: _Optional[str] = ...) -> None: ...
