@@ -5,27 +5,14 @@ from __future__ import annotations
 from medcode.lookup.v1 import lookup_pb2
 
 from services.lookup.codes import SYSTEM_TO_ENUM
-from services.lookup.records import CodeRecord, CrosswalkRecord, NoteRecord, PcsCharacterRecord
+from services.lookup.records import NOTE_KINDS, CodeRecord, CrosswalkRecord, NoteRecord, PcsCharacterRecord
 
 KIND_TO_ENUM = {
     kind: lookup_pb2.CodeKind.Value(f"CODE_KIND_{kind.upper()}")
     for kind in ("chapter", "block", "category", "subcategory", "code", "table")
 }
 ENUM_TO_KIND = {value: kind for kind, value in KIND_TO_ENUM.items()}
-NOTE_KIND_TO_ENUM = {
-    kind: lookup_pb2.NoteKind.Value(f"NOTE_KIND_{kind.upper()}")
-    for kind in (
-        "includes",
-        "inclusion_term",
-        "excludes1",
-        "excludes2",
-        "code_first",
-        "use_additional_code",
-        "code_also",
-        "seventh_character",
-        "note",
-    )
-}
+NOTE_KIND_TO_ENUM = {kind: lookup_pb2.NoteKind.Value(f"NOTE_KIND_{kind.upper()}") for kind in NOTE_KINDS}
 ENUM_TO_NOTE_KIND = {value: kind for kind, value in NOTE_KIND_TO_ENUM.items()}
 
 
@@ -58,6 +45,13 @@ def summary_message(record: CodeRecord) -> lookup_pb2.CodeSummary:
         title=record.title,
         kind=KIND_TO_ENUM[record.kind],
         billable=record.billable,
+    )
+
+
+def code_summary(code: lookup_pb2.Code) -> lookup_pb2.CodeSummary:
+    """The summary of a code page already built (a pair's codes, a crosswalk's source)."""
+    return lookup_pb2.CodeSummary(
+        system=code.system, code=code.code, title=code.title, kind=code.kind, billable=code.billable
     )
 
 

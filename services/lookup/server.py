@@ -9,7 +9,7 @@ from medcode.lookup.v1 import lookup_pb2, lookup_pb2_grpc
 
 from services.common.errors import domain_error_handler
 from services.lookup.codes import ENUM_TO_SYSTEM
-from services.lookup.convert import note_message
+from services.lookup.convert import code_summary, note_message
 from services.lookup.errors import (
     CategoryNotFound,
     CodeNotFound,
@@ -136,8 +136,8 @@ class LookupServicer(lookup_pb2_grpc.LookupServiceServicer):
         )
         return lookup_pb2.CheckCodePairResponse(
             verdict=VERDICTS[verdict.verdict],
-            first=_summary(first),
-            second=_summary(second),
+            first=code_summary(first),
+            second=code_summary(second),
             findings=[
                 lookup_pb2.PairFinding(
                     kind=FINDINGS[f.kind],
@@ -172,12 +172,6 @@ class LookupServicer(lookup_pb2_grpc.LookupServiceServicer):
         return lookup_pb2.ListGuidelinesResponse(
             guidelines=self.catalog.guidelines(system_name(request.system))
         )
-
-
-def _summary(code: lookup_pb2.Code) -> lookup_pb2.CodeSummary:
-    return lookup_pb2.CodeSummary(
-        system=code.system, code=code.code, title=code.title, kind=code.kind, billable=code.billable
-    )
 
 
 def build_handler(servicer: LookupServicer) -> grpc.GenericRpcHandler:
