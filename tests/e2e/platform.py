@@ -100,8 +100,8 @@ def wait_http(process: Process, path: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"{process.name} {path} not 200 within {timeout} s:\n{process.log_tail()}")
 
 
-def start_lookup(catalog_url: str, log_dir: Path) -> Process:
-    address = f"127.0.0.1:{free_port()}"
+def start_lookup(catalog_url: str, log_dir: Path, address: str | None = None) -> Process:
+    address = address or f"127.0.0.1:{free_port()}"
     env = _clean_env(MEDCODE_LOOKUP_DATABASE_URL=catalog_url, MEDCODE_LOOKUP_ADDR=address)
     process = start("lookup", "services.lookup", env, address, log_dir)
     wait_grpc_serving(process)
