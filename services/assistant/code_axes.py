@@ -38,7 +38,7 @@ def read_axes(title: str, sides_in_family: bool = True) -> TitleAxes:
     encounter = ""
     match = _ENCOUNTER.search(text)
     if match:
-        encounter = match.group(1).lower()
+        encounter = match.group(1)
         text = text[: match.start()]
     laterality = ""
     side = _LATERALITY.search(text)
@@ -57,7 +57,7 @@ def read_axes(title: str, sides_in_family: bool = True) -> TitleAxes:
 
 
 def encounter_kind(encounter: str) -> str:
-    return encounter.split()[0] if encounter else ""
+    return encounter.split()[0].lower() if encounter else ""
 
 
 def fit(title: str, wanted: Refinement) -> int:
@@ -83,13 +83,21 @@ def fit(title: str, wanted: Refinement) -> int:
     return score
 
 
+# Words that say which variant, not what condition: the axes above judge them, not the overlap.
+_AXIS_WORDS = {
+    "with", "without", "right", "left", "bilateral", "initial", "subsequent", "sequela", "encounter",
+    "first", "visit", "second", "follow", "up",
+}  # fmt: skip
+
+
 def content_words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) > 1]
 
 
 def word_overlap(query: str, title: str) -> float:
-    """The share of the query's content words found in the title (by their first five letters)."""
-    words = content_words(query)
+    """The share of the query's content words (axis words aside) found in the title, compared by
+    their first five letters ("hypertension" meets "hypertensive")."""
+    words = [w for w in content_words(query) if w not in _AXIS_WORDS]
     if not words:
         return 0.0
     stems = {w[:5] for w in content_words(title)}

@@ -38,7 +38,9 @@ def heading(writer: AnswerWriter, code: lookup_pb2.Code) -> None:
     writer.line(" · ".join(facts))
 
 
-def notes_section(writer: AnswerWriter, code: lookup_pb2.Code, kinds: set[int] | None = None) -> int:
+def notes_section(
+    writer: AnswerWriter, code: lookup_pb2.Code, kinds: set[int] | None = None, per_kind: int = NOTES_PER_KIND
+) -> int:
     """The notes that apply to the code, own and inherited, grouped by kind; returns how many."""
     shown = 0
     for kind, title in NOTE_HEADINGS:
@@ -49,11 +51,11 @@ def notes_section(writer: AnswerWriter, code: lookup_pb2.Code, kinds: set[int] |
             continue
         writer.line()
         writer.line(f"**{title}**")
-        for note in notes[:NOTES_PER_KIND]:
+        for note in notes[:per_kind]:
             where = f" (from {note.source})" if note.source else ""
             writer.line(f"- {quote(note.text, 300)}{where}")
-        if len(notes) > NOTES_PER_KIND:
-            writer.line(f"- … and {len(notes) - NOTES_PER_KIND} more {title} notes")
+        if len(notes) > per_kind:
+            writer.line(f"- … and {len(notes) - per_kind} more {title} notes")
         shown += len(notes)
     return shown
 
@@ -87,7 +89,8 @@ def code_meaning(code: lookup_pb2.Code, *, notes_only: bool = False) -> Answer:
     if code.pcs_characters and not notes_only:
         writer.line()
         pcs_table(writer, code)
-    count = notes_section(writer, code)
+    # Asked for the notes, the answer gives all of them; otherwise the first few of each kind.
+    count = notes_section(writer, code, per_kind=1_000 if notes_only else NOTES_PER_KIND)
     if notes_only and not count:
         writer.line()
         writer.line(f"No instructional note of the tabular list applies to {writer.cite(code)}.")

@@ -6,13 +6,14 @@ from medcode.lookup.v1 import lookup_pb2
 
 from services.assistant.answers import Answer, AnswerWriter, billable_words, label
 from services.assistant.catalog_client import CatalogClient, system_of
-from services.assistant.code_axes import AXIS_NAMES, encounter_kind, fit, read_axes
+from services.assistant.code_axes import AXIS_NAMES, encounter_kind, fit, read_axes, word_overlap
 from services.assistant.code_mentions import code_key
 from services.assistant.question_cues import Refinement
 
 SEARCH_PAGE = 30
 MAX_FAMILY = 60
 OTHER_CANDIDATES = 5
+MAX_VALUES = 6
 ASK = {
     "laterality": "which side (right, left, bilateral or unspecified)",
     "encounter": "which encounter (initial, subsequent or sequela)",
@@ -84,29 +85,57 @@ def _specified(axis: str, wanted: Refinement) -> bool:
     return bool(wanted.with_phrases)
 
 
-def _pick(results: list[lookup_pb2.Code], wanted: Refinement) -> lookup_pb2.Code | None:
-    billable = [c for c in results if c.billable]
-    if not billable:
-        return None
-    # The search's order, moved only by what the question says about side, encounter and with/without.
-    ranked = sorted(enumerate(billable), key=lambda pair: (-fit(pair[1].title, wanted), pair[0]))
-    return ranked[0][1]
+def _rank(results: list[lookup_pb2.Code], description: str, wanted: Refinement) -> list[lookup_pb2.Code]:
+    """The search's order, moved by what the question says about side, encounter and with/without,
+    then ahead for titles that hold every word of the description. Partial overlaps do not move a
+    title: the search's lexicon knows that "COVID-19" is "coronavirus disease 2019", word counts do not."""
+    return [
+        code
+        for _index, code in sorted(
+            enumerate(results),
+            key=lambda pair: (
+                -fit(pair[1].title, wanted),
+                word_overlap(description, pair[1].title) < 0.99,
+                pair[0],
+            ),
+        )
+    ]
+
+
+def _pick(results: list[lookup_pb2.Code]) -> lookup_pb2.Code | None:
+    return next((c for c in results if c.billable), None)
+
+
+def grounded(description: str, best: lookup_pb2.Code, top_score: float, strict: bool) -> bool:
+    """Whether the best candidate is about the description: enough of its words in the title or the
+    plain-words description, or a strong search score (the search reads lay words through its lexicon:
+    "laparoscopic cholecystectomy" finds "Resection of Gallbladder, Percutaneous Endoscopic Approach").
+    A question without coding words ("strict") must meet the higher bar."""
+    needed = 0.5 if strict else 0.3
+    coverage = word_overlap(description, f"{best.title} {best.lay_description}")
+    return coverage >= needed or top_score >= (0.5 if strict else 0.3)
 
 
 async def find_code(
-    catalog: CatalogClient, description: str, systems: list[str], wanted: Refinement
+    catalog: CatalogClient, description: str, systems: list[str], wanted: Refinement, *, strict: bool = False
 ) -> Answer | None:
-    """The answer for a description, or None when the catalog has nothing for it."""
-    results = [code for code, _score in await catalog.search(description, systems, page_size=SEARCH_PAGE)]
-    if not results:
+    """The answer for a description, or None when the catalog has nothing that is about it."""
+    scored = await catalog.search(description, systems, page_size=SEARCH_PAGE)
+    if not scored:
         return None
+    top_score = scored[0][1]
+    results = _rank([code for code, _score in scored], description, wanted)
     writer = AnswerWriter("find_code")
     writer.description = description
     heading = results[0]
-    best = _pick(results, wanted)
+    best = _pick(results)
     if best is None or (not heading.billable and not code_key(best.code).startswith(code_key(heading.code))):
         best = await _first_billable_below(catalog, heading) or best
     if best is None:
+        return None
+    # Search hits are BASIC and may not carry the parent the family walk starts from.
+    best = await catalog.get_code(system_of(best), best.code)
+    if not grounded(description, best, top_score, strict):
         return None
     family = await family_codes(catalog, best)
     axes = axes_of_variants(best, family)
@@ -130,8 +159,10 @@ async def find_code(
         writer.line()
         writer.line("**What tells the candidates apart**")
         for axis, values in axes.items():
-            shown = " · ".join(f"{value} {writer.cite(code)}" for value, code in values.items())
-            writer.line(f"- {AXIS_NAMES[axis]}: {shown}")
+            listed = list(values.items())
+            shown = " · ".join(f"{value} {writer.cite(code)}" for value, code in listed[:MAX_VALUES])
+            more = f" · … and {len(listed) - MAX_VALUES} more" if len(listed) > MAX_VALUES else ""
+            writer.line(f"- {AXIS_NAMES[axis]}: {shown}{more}")
     if missing:
         writer.line()
         writer.line(

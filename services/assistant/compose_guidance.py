@@ -190,11 +190,10 @@ async def root_operation(catalog: CatalogClient, name: str) -> Answer | None:
             writer.line(f"**Examples:** {third.examples}.")
         writer.line()
         writer.line(f"For example {writer.cite(full)} — {full.title}.")
-        guidelines = [
-            g
-            for g in await catalog.guidelines("icd10pcs")
-            if re.search(rf"\b{re.escape(third.meaning)}\b", g.topic + " " + g.text, re.I)
-        ]
+        named = re.compile(rf"\b{re.escape(third.meaning)}\b", re.IGNORECASE)
+        mentioning = [g for g in await catalog.guidelines("icd10pcs") if named.search(f"{g.topic} {g.text}")]
+        # Guidelines about the root operation (named in their topic) before those that only mention it.
+        guidelines = sorted(mentioning, key=lambda g: not named.search(g.topic))
         if guidelines:
             writer.line()
             writer.line(

@@ -19,15 +19,6 @@ VERDICT_WORDS = {
     lookup_pb2.PAIR_VERDICT_ALLOWED_EXCLUDES2: "Allowed together (Excludes2)",
     lookup_pb2.PAIR_VERDICT_REDUNDANT: "Redundant: report only the more specific code",
 }
-FINDING_WORDS = {
-    lookup_pb2.FINDING_KIND_EXCLUDES1: "Excludes1",
-    lookup_pb2.FINDING_KIND_EXCLUDES2: "Excludes2",
-    lookup_pb2.FINDING_KIND_CODE_FIRST: "Code first",
-    lookup_pb2.FINDING_KIND_USE_ADDITIONAL_CODE: "Use additional code",
-    lookup_pb2.FINDING_KIND_CODE_ALSO: "Code also",
-    lookup_pb2.FINDING_KIND_SAME_HIERARCHY: "Same hierarchy",
-    lookup_pb2.FINDING_KIND_NOT_BILLABLE: "Not billable",
-}
 SEQUENCING_KINDS = (
     (lookup_pb2.NOTE_KIND_CODE_FIRST, "Code first", "list the code the note names before"),
     (lookup_pb2.NOTE_KIND_USE_ADDITIONAL_CODE, "Use additional code", "list it first, then the code the note names, for"),
@@ -75,7 +66,7 @@ async def code_pair(
         writer.line("**The notes that decide it**")
         for finding in findings:
             note = f" Note: {quote(finding.note.text, 300)}" if finding.note.text else ""
-            writer.line(f"- {FINDING_WORDS.get(finding.kind, 'Note')}: {finding.explanation}{note}")
+            writer.line(f"- {finding.explanation}{note}")
     contradiction = _titles_contradict(first, second)
     if contradiction and result.verdict != lookup_pb2.PAIR_VERDICT_EXCLUDES1_CONFLICT:
         writer.line()

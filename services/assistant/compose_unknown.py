@@ -33,7 +33,9 @@ def _search_suggestions(writer: AnswerWriter, question: str) -> None:
 
 def out_of_scope(question: str, topic_word: str) -> Answer:
     writer = AnswerWriter("cannot_ground")
-    topic = OUT_OF_SCOPE_TOPICS.get(topic_word, "this")
+    topic = OUT_OF_SCOPE_TOPICS.get(
+        topic_word, "payment amounts" if topic_word.startswith("reimburs") else "this"
+    )
     writer.line(
         f"**I can't answer that from the catalog:** it holds no {topic}"
         if topic != "this"

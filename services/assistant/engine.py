@@ -13,8 +13,7 @@ from collections.abc import AsyncIterator
 from medcode.lookup.v1 import lookup_pb2
 
 from services.assistant.answers import Answer
-from services.assistant.catalog_client import CatalogClient, NotFound, SystemNotLoaded, system_of
-from services.assistant.code_axes import word_overlap
+from services.assistant.catalog_client import CatalogClient, NotFound, SystemNotLoaded
 from services.assistant.code_mentions import SYSTEM_PREFERENCE, CodeMention, find_code_mentions, shape_systems
 from services.assistant.compose_codes import code_meaning, pcs_character
 from services.assistant.compose_crosswalk import crosswalk
@@ -69,11 +68,17 @@ class Assistant:
         question = validate_question(question)
         context_code = validate_context_code(context_code)
         conversation = self.conversations.open(conversation_id)
+        text, cues, reading = await self._read(question, conversation, context_code, context_system)
         answer = None
-        if self.composer is not None:
-            answer = await self.composer.compose(question, conversation, context_code)
+        # Out-of-scope questions (payment, coverage) are refused the same way with or without a model.
+        if self.composer is not None and not reading.out_of_scope:
+            answer = await self.composer.compose(text, reading.intent, conversation, context_code)
+            if answer is not None:
+                answer = await verify_answer(self.catalog, answer, scan_text=True)
+                if answer.citations:
+                    answer.subject = [(answer.citations[0].system, answer.citations[0].code)]
         if answer is None:
-            answer = await self._compose(question, conversation, context_code, context_system)
+            answer = await self._compose_reading(text, cues, reading)
             answer = await verify_answer(self.catalog, answer)
         conversation.record(question, answer.intent, answer.subject, answer.description)
         self.conversations.save(conversation)
@@ -87,9 +92,10 @@ class Assistant:
 
     # -- the deterministic engine -----------------------------------------------------------------
 
-    async def _compose(
+    async def _read(
         self, question: str, conversation: Conversation, context_code: str, context_system: str
-    ) -> Answer:
+    ) -> tuple[str, Cues, Reading]:
+        """What the question asks, with the codes it names confirmed by the catalog."""
         text = " ".join(question.split())
         cues = read_cues(text)
         mentions = [m for m in find_code_mentions(text) if m.text not in _modifier_like(cues)]
@@ -98,7 +104,7 @@ class Assistant:
         loaded = {s for s in SYSTEM_PREFERENCE if await self.catalog.is_loaded(s)}
         reading = classify(text, cues, codes, unresolved, context, self.conventions, self.modifiers, loaded)
         log.debug("reading", extra={"intent": reading.intent, "codes": [c.code for c in reading.codes]})
-        return await self._compose_reading(text, cues, reading)
+        return text, cues, reading
 
     async def _compose_reading(self, text: str, cues: Cues, reading: Reading) -> Answer:
         intent = reading.intent
@@ -139,21 +145,9 @@ class Assistant:
         return nothing_found(text)
 
     async def _find(self, reading: Reading) -> Answer | None:
-        if not await self._grounded(reading):
-            return None
-        return await find_code(self.catalog, reading.description, reading.systems, reading.refinement)
-
-    async def _grounded(self, reading: Reading) -> bool:
-        """Whether the catalog's closest entries share enough words with the description to be about it
-        (a question with coding words needs one word in common; a bare phrase half of its words)."""
-        results = await self.catalog.search(reading.description, reading.systems, page_size=5)
-        if not results:
-            return False
-        needed = 0.5 if reading.strict else 0.01
-        if any(word_overlap(reading.description, code.title) >= needed for code, _ in results):
-            return True
-        top = await self.catalog.get_code(system_of(results[0][0]), results[0][0].code)
-        return word_overlap(reading.description, top.lay_description) >= needed
+        return await find_code(
+            self.catalog, reading.description, reading.systems, reading.refinement, strict=reading.strict
+        )
 
     async def resolve(
         self, mentions: list[CodeMention], cues: Cues

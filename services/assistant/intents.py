@@ -97,7 +97,12 @@ def classify(
         )
     asked_conventions = conventions_asked(conventions, text)
     subject = context.subject
-    leans_on_subject = bool(subject) and (cues.follow_up or context.from_context_code)
+    # Questions about "the fifth character", "billable?", "in ICD-9?" need a code: without one of
+    # their own they are about the code of the conversation (or the one the user is looking at).
+    needs_a_code = bool(
+        cues.position or cues.character_word or cues.billable or cues.notes or cues.sequencing or cues.mapping
+    )
+    leans_on_subject = bool(subject) and (cues.follow_up or context.from_context_code or needs_a_code)
     if not codes and not unresolved and leans_on_subject:
         other_cue = (
             cues.mapping
