@@ -5,37 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from medcode.lookup.v1 import lookup_pb2, lookup_pb2_grpc
 
+from tests.support.processes import free_port, wait_serving
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_serving(address: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read()
-            try:
-                if health.Check(health_pb2.HealthCheckRequest(), timeout=0.5).status == 1:
-                    return
-            except grpc.RpcError:
-                time.sleep(0.05)
-    raise AssertionError(f"no SERVING from {address} within {timeout} s")
 
 
 def test_the_service_starts_answers_and_stops_on_sigterm(catalog_engine):
@@ -49,7 +28,7 @@ def test_the_service_starts_answers_and_stops_on_sigterm(catalog_engine):
         [sys.executable, "-m", "services.lookup"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
     )
     try:
-        wait_serving(address, process)
+        wait_serving(address, process, timeout=30)
         with grpc.insecure_channel(address) as channel:
             code = lookup_pb2_grpc.LookupServiceStub(channel).GetCode(
                 lookup_pb2.GetCodeRequest(system=lookup_pb2.CODE_SYSTEM_ICD10CM, code="I10"), timeout=5

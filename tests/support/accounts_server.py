@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager
@@ -15,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from medcode.accounts.v1 import accounts_pb2 as pb
 from medcode.accounts.v1 import accounts_pb2_grpc
 from medcode.lookup.v1 import lookup_pb2
@@ -26,6 +23,7 @@ from services.common.db import create_db_engine
 from services.common.grpc_server import RunningServer
 from tests.support import postgres
 from tests.support.postgres import POSTGRES_URL, postgres_unreachable  # noqa: F401 - the accounts tests' import
+from tests.support.processes import free_port, wait_serving  # noqa: F401 - the process tests' import
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATOR_TOKEN = "test-operator-token-0123456789abcdef0123456789"
@@ -40,12 +38,6 @@ def settings(**overrides) -> AccountsSettings:
     """The defaults of production, with an operator token and room for bursts of test calls."""
     base = AccountsSettings(operator_token=OPERATOR_TOKEN, login_failures_per_address=1_000)
     return replace(base, **overrides)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def postgres_schema() -> AbstractContextManager[str]:
@@ -128,18 +120,3 @@ def start_process(url: str, env_overrides: dict[str, str] | None = None) -> tupl
         [sys.executable, "-m", "services.accounts"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
     )
     return process, address
-
-
-def wait_serving(address: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"accounts exited with {process.returncode}: {process.stderr.read()}")
-            try:
-                if health.Check(health_pb2.HealthCheckRequest(), timeout=0.5).status == 1:
-                    return
-            except grpc.RpcError:
-                time.sleep(0.05)
-    raise AssertionError(f"no SERVING from {address} within {timeout} s")

@@ -13,14 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.processes import free_port
+
 BINARY = Path(sys.prefix) / "bin" / "nats-server"
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class NatsServerError(RuntimeError):
