@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from services.assistant.consultation_mailer import ConsultationMailer
-from services.assistant.consultation_store import write_transaction
 from services.assistant.consultation_tables import outbox
 from services.assistant.consultation_worker import Answerer, ConsultationWorker
 from services.assistant.consultations import Consultations
@@ -24,6 +23,7 @@ from services.assistant.migrate import current_revision, upgrade_to_head
 from services.common.db import create_db_engine
 from services.common.outbox import OutboxRelay, start_outbox_relay
 from services.common.settings import Settings
+from services.common.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 

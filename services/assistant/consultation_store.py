@@ -10,13 +10,9 @@ lease never answers twice. Mailing is claimed the same way, and a failed send on
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from medcode.events.v1 import events_pb2
@@ -32,41 +28,10 @@ from services.assistant.consultation_tables import (
     outbox,
 )
 from services.common.outbox import add_event
+from services.common.transactions import write_transaction
 
 # The subject the worker consumes (medcode.<area>.<event>.v1; the stream takes medcode.>).
 CONSULTATION_REQUESTED = "medcode.assistant.consultation_requested.v1"
-
-_sqlite_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
-_locks_guard = threading.Lock()
-
-
-def _process_lock(engine: Engine) -> threading.Lock:
-    with _locks_guard:
-        lock = _sqlite_locks.get(engine)
-        if lock is None:
-            lock = _sqlite_locks[engine] = threading.Lock()
-        return lock
-
-
-@contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that commits on success; on SQLite it takes the write lock first (BEGIN IMMEDIATE).
-
-    Threads of one process queue on a lock instead of spinning in SQLite's busy handler; PostgreSQL
-    runs READ COMMITTED, where the conditional UPDATEs below do the serializing.
-    """
-    if engine.dialect.name == "sqlite":
-        with _process_lock(engine), engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-    else:
-        with engine.begin() as conn:
-            yield conn
 
 
 @dataclass(frozen=True)

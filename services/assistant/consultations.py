@@ -24,11 +24,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from services.assistant import consultation_store as store
-from services.assistant.consultation_store import ConsultationRecord, write_transaction
+from services.assistant.consultation_store import ConsultationRecord
 from services.assistant.errors import InvalidQuestion
 from services.assistant.metering import DOMAIN, account_of, authorize_question
 from services.assistant.questions import validate_context_code, validate_question
 from services.common.errors import rich_status
+from services.common.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from medcode.events.v1 import events_pb2
 from sqlalchemy import select
 
 from services.assistant import consultation_store as store
-from services.assistant.consultation_tables import metadata, outbox
+from services.assistant.consultation_tables import outbox
 from services.assistant.consultations import (
     ConsultationNotFound,
     Consultations,
@@ -26,6 +26,7 @@ from services.assistant.consultations import (
 )
 from services.assistant.metering import AccountRequired, QuestionsExhausted
 from services.assistant.migrate import current_revision, head_revision, upgrade_to_head
+from services.assistant.schema import metadata
 from services.common.db import create_db_engine
 from tests.support.accounts_server import running_accounts, settings
 from tests.support.postgres import postgres_schema, require_postgres
