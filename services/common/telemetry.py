@@ -100,13 +100,21 @@ def client_interceptors(tracer_provider: trace.TracerProvider | None = None) -> 
     """
     if not _traced(tracer_provider):
         return []
-    from opentelemetry.instrumentation.grpc import aio_client_interceptors
+    from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 
-    return aio_client_interceptors(tracer_provider=tracer_provider)
+    # Health checks are probes (/readyz), not requests: traced, each would be a trace of its own.
+    not_probes = filters.negate(filters.service_name("grpc.health.v1.Health"))
+    return aio_client_interceptors(tracer_provider=tracer_provider, filter_=not_probes)
+
+
+def _short_sql_name(name: str) -> str:
+    # The instrumentation names a span "{operation} {database}"; a SQLite database is a whole path.
+    operation, _, database = name.partition(" ")
+    return f"{operation} {Path(database).name}" if "/" in database else name
 
 
 class _UnderARequest(trace.Tracer):
-    """Starts spans only below a span in progress, so that background polls make no traces of their own."""
+    """Starts SQL spans only below a span in progress, so that background polls make no traces."""
 
     def __init__(self, tracer: trace.Tracer) -> None:
         self._tracer = tracer
@@ -114,14 +122,14 @@ class _UnderARequest(trace.Tracer):
     def start_span(self, name, context=None, *args, **kwargs) -> trace.Span:
         if not trace.get_current_span(context).get_span_context().is_valid:
             return trace.INVALID_SPAN
-        return self._tracer.start_span(name, context, *args, **kwargs)
+        return self._tracer.start_span(_short_sql_name(name), context, *args, **kwargs)
 
     @contextmanager
     def start_as_current_span(self, name, context=None, *args, **kwargs) -> Iterator[trace.Span]:
         if not trace.get_current_span(context).get_span_context().is_valid:
             yield trace.INVALID_SPAN
             return
-        with self._tracer.start_as_current_span(name, context, *args, **kwargs) as span:
+        with self._tracer.start_as_current_span(_short_sql_name(name), context, *args, **kwargs) as span:
             yield span
 
 

@@ -1,10 +1,11 @@
 """One request is one trace: its spans, collected by a real OTLP receiver, cross every process it touches.
 
-Lookup and accounts run as operators run them, each with OTEL_EXPORTER_OTLP_ENDPOINT pointing at the
-receiver, beside a real nats-server. A code page is opened (guest, GetCode, AuthorizeView) under one
-SERVER span; the grant's event goes through the outbox, the relay's publish and the meter. Every
-span of all of that must share the trace id, nest under the right parent, and the NATS spans must
-carry the messaging semantic conventions.
+The gateway, lookup and accounts run as operators run them, each with OTEL_EXPORTER_OTLP_ENDPOINT
+pointing at the receiver, beside a real nats-server. A code page is opened over HTTP (the gateway
+mints a guest, reads the code from lookup, asks accounts for the view); the grant's event goes
+through the outbox, the relay's publish and the meter. Every span of all of that must share the
+request's trace id, nest under the right parent, and the NATS spans must carry the messaging
+semantic conventions. The same holds for an internal caller of the services over gRPC.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 from medcode.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from medcode.lookup.v1 import lookup_pb2, lookup_pb2_grpc
@@ -59,7 +62,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 class Platform:
-    """Lookup and accounts (with its relay and meter) as processes, exporting to one receiver."""
+    """The gateway, lookup and accounts (with its relay and meter) as processes, exporting to one receiver."""
 
     def __init__(self, receiver: OtlpReceiver, nats: NatsServer, catalog_url: str, data_dir: Path) -> None:
         env = exporting_to(receiver)
@@ -74,37 +77,84 @@ class Platform:
         self.accounts, self.accounts_addr = start_process(
             f"sqlite:///{data_dir / 'accounts.db'}", {**env, "NATS_URL": nats.url}
         )
-        for address, process in ((self.lookup_addr, self.lookup), (self.accounts_addr, self.accounts)):
-            wait_serving(address, process)
+        self.gateway_url = f"http://127.0.0.1:{free_port()}"
+        self.gateway = subprocess.Popen(
+            [sys.executable, "-m", "gateway"],
+            env={
+                **env,
+                "MEDCODE_HTTP_ADDR": self.gateway_url.removeprefix("http://"),
+                "MEDCODE_LOOKUP_ADDR": self.lookup_addr,
+                "MEDCODE_ACCOUNTS_ADDR": self.accounts_addr,
+            },
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            for address, process in ((self.lookup_addr, self.lookup), (self.accounts_addr, self.accounts)):
+                wait_serving(address, process)
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.gateway.poll() is not None:
+                raise AssertionError(
+                    f"the gateway exited with {self.gateway.returncode}: {self.gateway.stderr.read()}"
+                )
+            try:
+                if httpx.get(f"{self.gateway_url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the gateway was not ready within {timeout} s")
 
     def stop(self) -> None:
-        for process in (self.accounts, self.lookup):
+        for process in (self.gateway, self.accounts, self.lookup):
             stop(process)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def receiver() -> Iterator[OtlpReceiver]:
     with OtlpReceiver() as running:
         yield running
 
 
-@pytest.fixture
-def platform(receiver, catalog_engine, tmp_path) -> Iterator[tuple[Platform, NatsServer]]:
-    with NatsServer(tmp_path / "jetstream") as nats:
-        running = Platform(receiver, nats, catalog_engine.url.render_as_string(hide_password=False), tmp_path)
-        try:
-            yield running, nats
-        finally:
-            running.stop()
+@pytest.fixture(scope="module")
+def nats(tmp_path_factory) -> Iterator[NatsServer]:
+    with NatsServer(tmp_path_factory.mktemp("jetstream")) as server:
+        yield server
 
 
-def one_trace(receiver: OtlpReceiver, trace_id: str) -> list[ReceivedSpan]:
-    """The trace's spans once the meter's span is in (the last to come: after the publish)."""
+@pytest.fixture(scope="module")
+def platform(receiver, nats, catalog_engine, tmp_path_factory) -> Iterator[Platform]:
+    running = Platform(
+        receiver,
+        nats,
+        catalog_engine.url.render_as_string(hide_password=False),
+        tmp_path_factory.mktemp("platform"),
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
 
-    def metered(spans: list[ReceivedSpan]) -> bool:
-        return any(s.trace_id == trace_id and s.kind == "consumer" for s in spans)
 
-    return [s for s in receiver.wait_for(metered, timeout=30) if s.trace_id == trace_id]
+def one_trace(receiver: OtlpReceiver, trace_id: str, root_parent: str = "") -> list[ReceivedSpan]:
+    """The trace's spans once its root (the span whose parent is `root_parent`) and the meter's are in.
+
+    Processes export on their own schedule: the meter's span may come before the gateway's.
+    """
+
+    def complete(spans: list[ReceivedSpan]) -> bool:
+        mine = [s for s in spans if s.trace_id == trace_id]
+        return any(s.kind == "consumer" for s in mine) and any(s.parent_id == root_parent for s in mine)
+
+    return [s for s in receiver.wait_for(complete, timeout=30) if s.trace_id == trace_id]
 
 
 def assert_one_trace_across_the_platform(spans: list[ReceivedSpan], nats: NatsServer, caller: str) -> None:
@@ -160,8 +210,31 @@ def assert_one_trace_across_the_platform(spans: list[ReceivedSpan], nats: NatsSe
     assert all(s.status_code != 2 for s in spans), [s.name for s in spans if s.status_code == 2]
 
 
-async def test_a_code_page_opened_over_grpc_is_one_trace_down_to_the_meter(platform, receiver):
-    running, nats = platform
+def test_a_code_page_opened_over_http_is_one_trace_from_the_gateway_to_the_meter(platform, receiver, nats):
+    # The caller's own trace context, as a browser's or a proxy's instrumentation would send it.
+    trace_id, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+
+    page = httpx.get(
+        f"{platform.gateway_url}/v1/codes/icd10cm/I10",
+        headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
+        timeout=10,
+    )
+
+    assert page.status_code == 200, page.text
+    spans = one_trace(receiver, trace_id, root_parent=caller_span)
+    assert {s.service for s in spans} == {"medcode-gateway", "medcode-lookup", "medcode-accounts"}
+    (request,) = [s for s in spans if s.parent_id == caller_span]
+    assert (request.service, request.kind) == ("medcode-gateway", "server")
+    assert request.attributes["http.route"] == "/v1/codes/{system}/{code}"
+    assert request.name == "GET /v1/codes/{system}/{code}"
+    # Every gRPC call the gateway made is a CLIENT span under its request span.
+    calls = [s for s in spans if s.service == "medcode-gateway" and s.kind == "client"]
+    assert {GET_CODE, AUTHORIZE_VIEW} <= {s.name for s in calls}
+    assert all(request.span_id in {a.span_id for a in ancestors_of(s, spans)} for s in calls)
+    assert_one_trace_across_the_platform(spans, nats, caller="medcode-gateway")
+
+
+async def test_a_code_page_opened_over_grpc_is_one_trace_down_to_the_meter(platform, receiver, nats):
     provider = TracerProvider(resource=Resource.create({"service.name": "medcode-e2e-client"}))
     provider.add_span_processor(
         SimpleSpanProcessor(OTLPSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True))
@@ -169,41 +242,43 @@ async def test_a_code_page_opened_over_grpc_is_one_trace_down_to_the_meter(platf
     tracer = provider.get_tracer("tests.e2e")
     interceptors = client_interceptors(tracer_provider=provider)
 
-    async def open_code_page() -> str:
-        async with (
-            grpc.aio.insecure_channel(running.lookup_addr, interceptors=interceptors) as to_lookup,
-            grpc.aio.insecure_channel(running.accounts_addr, interceptors=interceptors) as to_accounts,
-        ):
-            lookup = lookup_pb2_grpc.LookupServiceStub(to_lookup)
-            accounts = accounts_pb2_grpc.AccountsServiceStub(to_accounts)
-            with tracer.start_as_current_span("GET /v1/codes/{system}/{code}", kind=SpanKind.SERVER) as page:
-                guest = await accounts.CreateGuest(accounts_pb2.CreateGuestRequest(client_address=ADDRESS))
-                code = await lookup.GetCode(
-                    lookup_pb2.GetCodeRequest(system=lookup_pb2.CODE_SYSTEM_ICD10CM, code="I10")
+    async with (
+        grpc.aio.insecure_channel(platform.lookup_addr, interceptors=interceptors) as to_lookup,
+        grpc.aio.insecure_channel(platform.accounts_addr, interceptors=interceptors) as to_accounts,
+    ):
+        lookup = lookup_pb2_grpc.LookupServiceStub(to_lookup)
+        accounts = accounts_pb2_grpc.AccountsServiceStub(to_accounts)
+        with tracer.start_as_current_span("open a code page", kind=SpanKind.SERVER) as page:
+            guest = await accounts.CreateGuest(accounts_pb2.CreateGuestRequest(client_address=ADDRESS))
+            code = await lookup.GetCode(
+                lookup_pb2.GetCodeRequest(system=lookup_pb2.CODE_SYSTEM_ICD10CM, code="E11.9")
+            )
+            grant = await accounts.AuthorizeView(
+                accounts_pb2.AuthorizeViewRequest(
+                    token=guest.guest_token,
+                    system=lookup_pb2.CODE_SYSTEM_ICD10CM,
+                    code=code.code.code,
+                    request_id=str(uuid.uuid4()),
+                    client_address=ADDRESS,
                 )
-                grant = await accounts.AuthorizeView(
-                    accounts_pb2.AuthorizeViewRequest(
-                        token=guest.guest_token,
-                        system=lookup_pb2.CODE_SYSTEM_ICD10CM,
-                        code=code.code.code,
-                        request_id=str(uuid.uuid4()),
-                        client_address=ADDRESS,
-                    )
-                )
-                assert grant.allowed
-            return format(page.get_span_context().trace_id, "032x")
-
-    trace_id = await open_code_page()
+            )
+            assert grant.allowed
     provider.shutdown()
 
-    spans = one_trace(receiver, trace_id)
+    spans = one_trace(receiver, format(page.get_span_context().trace_id, "032x"))
 
     assert {s.service for s in spans} == {"medcode-e2e-client", "medcode-lookup", "medcode-accounts"}
     (root,) = [s for s in spans if not s.parent_id]
-    assert (root.service, root.kind) == ("medcode-e2e-client", "server")
-    assert only_client_calls(spans, "medcode-e2e-client") == sorted([CREATE_GUEST, GET_CODE, AUTHORIZE_VIEW])
+    assert (root.service, root.kind, root.name) == ("medcode-e2e-client", "server", "open a code page")
+    client_calls = sorted(s.name for s in spans if s.service == "medcode-e2e-client" and s.kind == "client")
+    assert client_calls == sorted([CREATE_GUEST, GET_CODE, AUTHORIZE_VIEW])
     assert_one_trace_across_the_platform(spans, nats, caller="medcode-e2e-client")
 
 
-def only_client_calls(spans: list[ReceivedSpan], service: str) -> list[str]:
-    return sorted(s.name for s in spans if s.service == service and s.kind == "client")
+def ancestors_of(span: ReceivedSpan, spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
+    by_id = {s.span_id: s for s in spans}
+    found = []
+    while span.parent_id in by_id:
+        span = by_id[span.parent_id]
+        found.append(span)
+    return found
