@@ -24,6 +24,8 @@ from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from services.common.settings import SettingsError
+
 log = logging.getLogger(__name__)
 
 RPC_CALLS = Counter(
@@ -46,8 +48,8 @@ def metrics_exposed() -> bool:
     return _exposed
 
 
-class MetricsSettingsError(ValueError):
-    """MEDCODE_<SERVICE>_METRICS_ADDR is set but is not host:port."""
+class MetricsSettingsError(SettingsError):
+    """MEDCODE_<SERVICE>_METRICS_ADDR is set but is not host:port (the process must not start)."""
 
 
 @dataclass
