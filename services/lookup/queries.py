@@ -263,6 +263,7 @@ class Catalog:
                     scenario=row.scenario,
                     choice_list=row.choice_list,
                     gem=row.gem,
+                    target_not_in_catalog=bool(row.target_code) and found is None,
                 )
             )
         return source_summary, mappings

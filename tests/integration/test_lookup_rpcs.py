@@ -324,3 +324,10 @@ async def test_the_nearest_seventh_character_definition_wins(lookup):
     code = (await lookup.GetCode(pb.GetCodeRequest(system=CM, code="S52.011A"))).code
     sources = {n.source for n in code.inherited_notes if n.kind == pb.NOTE_KIND_SEVENTH_CHARACTER}
     assert sources == {"S52.01"}
+
+
+async def test_a_gem_target_deleted_since_the_gem_is_flagged(lookup):
+    response = await lookup.GetCrosswalk(pb.GetCrosswalkRequest(system=pb.CODE_SYSTEM_ICD9PCS, code="38.05"))
+    gone = [m for m in response.mappings if m.target.code == "03C00Z6"]
+    assert gone and gone[0].target_not_in_catalog and not gone[0].target.title
+    assert not any(m.target_not_in_catalog for m in response.mappings if m.target.title)

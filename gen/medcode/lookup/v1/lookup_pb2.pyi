@@ -294,7 +294,7 @@ class ListChildrenResponse(_message.Message):
     def __init__(self, children: _Optional[_Iterable[_Union[Code, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class CrosswalkMapping(_message.Message):
-    __slots__ = ("source", "target", "approximate", "no_map", "combination", "scenario", "choice_list", "gem")
+    __slots__ = ("source", "target", "approximate", "no_map", "combination", "scenario", "choice_list", "gem", "target_not_in_catalog")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     APPROXIMATE_FIELD_NUMBER: _ClassVar[int]
@@ -303,6 +303,7 @@ class CrosswalkMapping(_message.Message):
     SCENARIO_FIELD_NUMBER: _ClassVar[int]
     CHOICE_LIST_FIELD_NUMBER: _ClassVar[int]
     GEM_FIELD_NUMBER: _ClassVar[int]
+    TARGET_NOT_IN_CATALOG_FIELD_NUMBER: _ClassVar[int]
     source: CodeSummary
     target: CodeSummary
     approximate: bool
@@ -311,7 +312,8 @@ class CrosswalkMapping(_message.Message):
     scenario: int
     choice_list: int
     gem: str
-    def __init__(self, source: _Optional[_Union[CodeSummary, _Mapping]] = ..., target: _Optional[_Union[CodeSummary, _Mapping]] = ..., approximate: _Optional[bool] = ..., no_map: _Optional[bool] = ..., combination: _Optional[bool] = ..., scenario: _Optional[int] = ..., choice_list: _Optional[int] = ..., gem: _Optional[str] = ...) -> None: ...
+    target_not_in_catalog: bool
+    def __init__(self, source: _Optional[_Union[CodeSummary, _Mapping]] = ..., target: _Optional[_Union[CodeSummary, _Mapping]] = ..., approximate: _Optional[bool] = ..., no_map: _Optional[bool] = ..., combination: _Optional[bool] = ..., scenario: _Optional[int] = ..., choice_list: _Optional[int] = ..., gem: _Optional[str] = ..., target_not_in_catalog: _Optional[bool] = ...) -> None: ...
 
 class GetCrosswalkRequest(_message.Message):
     __slots__ = ("system", "code", "target_system")
