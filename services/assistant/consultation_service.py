@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from services.assistant.consultation_mailer import ConsultationMailer
+from services.assistant.consultation_store import Citation
 from services.assistant.consultation_tables import outbox
-from services.assistant.consultation_worker import Answerer, ConsultationWorker
+from services.assistant.consultation_worker import (
+    Answerer,
+    AnswerImpossible,
+    ComposedAnswer,
+    ConsultationWorker,
+)
 from services.assistant.consultations import Consultations
 from services.assistant.mail import MailSettings, transport_for
 from services.assistant.migrate import current_revision, upgrade_to_head
@@ -28,6 +34,24 @@ from services.common.transactions import write_transaction
 log = logging.getLogger(__name__)
 
 Finalizer = Callable[[], Awaitable[None]]
+
+
+def engine_answerer(assistant) -> Answerer:
+    """The worker's answerer: the assistant's engine (services.assistant.engine.Assistant), as Ask uses it."""
+    from services.assistant.catalog_client import ENUM_TO_SYSTEM, SYSTEM_TO_ENUM
+    from services.assistant.errors import InvalidQuestion
+
+    async def answer(question: str, context_code: str, context_system: int) -> ComposedAnswer:
+        try:
+            composed = await assistant.answer(
+                question, context_code=context_code, context_system=ENUM_TO_SYSTEM.get(context_system, "")
+            )
+        except InvalidQuestion as invalid:
+            raise AnswerImpossible(invalid.message) from None
+        citations = [Citation(SYSTEM_TO_ENUM[c.system], c.code, c.title) for c in composed.citations]
+        return ComposedAnswer(composed.markdown, citations, composed.intent)
+
+    return answer
 
 
 def assistant_engine(settings: Settings) -> Engine:

@@ -53,6 +53,10 @@ class ComposedAnswer:
 Answerer = Callable[[str, str, int], Awaitable[ComposedAnswer]]
 
 
+class AnswerImpossible(Exception):
+    """The engine refuses this question for good (it is not a question it can read): no retry helps."""
+
+
 @dataclass(frozen=True)
 class WorkerConsumer:
     """The durable consumer's explicit configuration (a pull consumer without one gets defaults)."""
@@ -269,7 +273,7 @@ class ConsultationWorker:
             composed = await self.answerer(record.question, record.context_code, record.context_system)
         except Exception as error:  # the lookup service away, mostly: the next delivery tries again
             span.record_exception(error)
-            give_up = deliveries >= self.consumer.max_deliver
+            give_up = isinstance(error, AnswerImpossible) or deliveries >= self.consumer.max_deliver
             await asyncio.to_thread(
                 store.release_answering,
                 self.engine,

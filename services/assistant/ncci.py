@@ -313,6 +313,34 @@ def mues_for(engine: Engine, code: str) -> CodeMues:
     return CodeMues(limits, imported_tables(engine, MUE))
 
 
+def ncci_lookup(engine: Engine):
+    """The engine's NCCI source (compose_pairs.NcciLookup): (code_a, code_b) -> the edits in force as
+    mappings, [] when none, or None when no PTP table is imported."""
+
+    async def lookup(code_a: str, code_b: str) -> list[dict] | None:
+        try:
+            found = await asyncio.to_thread(ncci_edits_for, engine, code_a, code_b)
+        except InvalidNcciCode:
+            return []  # not a CPT or HCPCS code: no PTP edit can name it
+        if not found.imported:
+            return None
+        return [
+            {
+                "column1": e.column_one,
+                "column2": e.column_two,
+                "modifier_indicator": e.modifier_indicator,
+                "meaning": e.meaning,
+                "setting": e.setting,
+                "rationale": e.rationale,
+                "effective": e.effective.isoformat(),
+                "version": e.version,
+            }
+            for e in found.edits
+        ]
+
+    return lookup
+
+
 class Ncci:
     """The same questions for async callers (the engine): database reads off the event loop."""
 
