@@ -56,33 +56,47 @@ def nothing_found(question: str) -> Answer:
 
 
 async def codes_not_found(catalog: CatalogClient, mentions: list[CodeMention]) -> Answer:
-    """Codes typed that no loaded system has: say so and name the nearest ones that exist."""
+    """Codes typed that no loaded system has (as written): say so and name the nearest ones that exist."""
     writer = AnswerWriter("cannot_ground")
     for mention in mentions[:3]:
         loaded = [s for s in mention.systems if await catalog.is_loaded(s)]
         unloaded = [s for s in mention.systems if s not in loaded]
-        names = ", ".join(label(s) for s in loaded) or "any loaded code system"
+        # "J1100" is written as HCPCS writes codes: that is the system it is not in, even when
+        # ICD-10-CM has J11.00.
+        hcpcs_shaped = "hcpcs" in mention.systems and "." not in mention.text
+        missing_from = ["hcpcs"] if hcpcs_shaped else (loaded or unloaded)
+        names = ", ".join(label(s) for s in missing_from) or "any loaded code system"
         writer.line(
             f"**{mention.text} is not in {names}** of this catalog: it is not a code I can answer about."
         )
-        for system in loaded[:2]:
-            try:
-                await catalog.get_code(system, mention.text)
-            except NotFound as missing:
-                if missing.nearest:
-                    found, _ = await catalog.batch_get(system, missing.nearest, full=False)
-                    if found:
-                        writer.line(f"The nearest {label(system)} codes that exist:")
-                        for code in found[:5]:
-                            writer.line(f"- {writer.cite(code)} — {code.title}")
-                        writer.suggest(f"What is {found[0].code}?")
         for system in unloaded:
             writer.line(
-                f"It also has the shape of a {label(system)} code, but {label(system)} is not loaded: an "
-                "operator imports it from a licensed file (docs/importers.md)."
+                f"{label(system)} is not loaded: an operator imports it from a licensed file (docs/importers.md)."
             )
+        for system in loaded[:2]:
+            try:
+                other_reading = await catalog.get_code(system, mention.text)
+            except NotFound as missing:
+                await _nearest(writer, catalog, system, missing.nearest)
+                continue
+            writer.line(
+                f"Read as {label(system)}, it would be {writer.cite(other_reading)} — {other_reading.title} "
+                f"({label(system)} writes it with its dot)."
+            )
+            writer.suggest(f"What is {other_reading.code}?")
         writer.line()
     return writer.answer()
+
+
+async def _nearest(writer: AnswerWriter, catalog: CatalogClient, system: str, nearest: list[str]) -> None:
+    if not nearest:
+        return
+    found, _ = await catalog.batch_get(system, nearest, full=False)
+    if found:
+        writer.line(f"The nearest {label(system)} codes that exist:")
+        for code in found[:5]:
+            writer.line(f"- {writer.cite(code)} — {code.title}")
+        writer.suggest(f"What is {found[0].code}?")
 
 
 def system_not_loaded(system: str, question: str) -> Answer:

@@ -166,7 +166,7 @@ class Assistant:
         for mention in mentions:
             key = mention.text.replace(".", "")
             candidates = [s for s in mention.systems if key in found.get(s, {})]
-            if not candidates:
+            if not candidates or _written_as_hcpcs(mention, candidates):
                 unresolved.append(mention)
                 continue
             resolved.append(found[_likeliest(candidates, mention, cues)][key])
@@ -190,6 +190,13 @@ class Assistant:
 
 def _modifier_like(cues: Cues) -> set[str]:
     return set(cues.modifier_tokens) if cues.modifier else set()
+
+
+def _written_as_hcpcs(mention: CodeMention, candidates: list[str]) -> bool:
+    """A letter and four digits without a dot ("J1100") is how HCPCS Level II codes are written;
+    ICD-10-CM writes the same characters with a dot (J11.00). Unless HCPCS has it, the question is
+    about a code the catalog does not hold; the ICD-10-CM reading is offered, not assumed."""
+    return "hcpcs" in mention.systems and "." not in mention.text and "hcpcs" not in candidates
 
 
 def _likeliest(candidates: list[str], mention: CodeMention, cues: Cues) -> str:
