@@ -150,7 +150,10 @@ ROOT_OPERATION_NAME = re.compile(
     r"\broot operations?\s+(?:of\s+|called\s+|named\s+)?[\"'“]?([a-z][a-z\- ]{2,30}?)[\"'”]?(?:\?|$|\s+(?:mean|means|in|and|vs|versus|defined|definition))"
 )
 ROOT_OPERATION_BEFORE = re.compile(r"\b(?:the\s+)?([a-z][a-z\-]{2,30})\s+root operation\b")
-_NOT_NAMES = {"the", "a", "an", "what", "pcs", "is", "define", "definition", "of"}
+_NOT_NAMES = {
+    "the", "a", "an", "what", "pcs", "is", "define", "definition", "defined", "of", "mean", "means",
+    "meaning", "in", "for", "code", "codes",
+}  # fmt: skip
 
 
 def root_operation_name(text: str) -> str:
