@@ -98,6 +98,8 @@ PATTERN_HINTS = {
     "category_id": "a CCSR category id, such as END002",
     "body_system": "a CCSR body system, such as END",
     "idempotency-key": "1 to 64 letters, digits or . _ : - (a UUID fits)",
+    "q": "type a code, a code prefix or words",
+    "email": "an email address, such as ana@example.org",
 }
 
 

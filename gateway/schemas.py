@@ -178,7 +178,9 @@ class Guidelines(Answer):
 class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=1, max_length=320, examples=["ana@example.org"])
+    email: str = Field(
+        min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", examples=["ana@example.org"]
+    )
     password: str = Field(min_length=1, max_length=1024, examples=["amber tulip harbour 42"])
 
 

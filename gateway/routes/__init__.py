@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from gateway.routes import accounts, catalog, codes, health, search
+from gateway.routes import accounts, assistant, catalog, codes, health, search
 
-ROUTERS = (search.router, codes.router, catalog.router, accounts.router, health.router)
+ROUTERS = (search.router, codes.router, catalog.router, accounts.router, health.router, assistant.router)
 
 
 def register_routes(app: FastAPI) -> None:

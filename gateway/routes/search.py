@@ -50,6 +50,7 @@ async def search(
         Query(
             min_length=1,
             max_length=MAX_QUERY_LENGTH,
+            pattern=r"\S",
             description="A code or code prefix, title words, or plain words (`E11.6`, `broken wrist`, `htn`).",
             examples=["broken wrist"],
         ),

@@ -22,3 +22,11 @@ def platform(catalog_url, tmp_path_factory) -> Platform:
 @pytest.fixture(scope="session")
 def new_address() -> Addresses:
     return Addresses()
+
+
+@pytest.fixture(scope="session")
+def api_schema(platform):
+    """The gateway's own OpenAPI document, as the live gateway serves it (for schemathesis)."""
+    import schemathesis
+
+    return schemathesis.openapi.from_url(f"{platform.url}/openapi.json")

@@ -256,3 +256,14 @@ async def test_readiness_health_and_metrics(platform, new_address):
     assert (
         'medcode_gateway_request_duration_seconds_bucket{le="0.005",method="GET",route="/v1/search"}' in text
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lookup's ListCategoryCodes joins codes on (system, code) without an index: 8-17 s a call",
+)
+async def test_the_codes_of_a_clinical_category_answer_within_the_deadline(platform, new_address):
+    async with client_for(platform, new_address()) as client:
+        answer = await client.get("/v1/clinical-categories/END002/codes")
+    assert answer.status_code == 200
+    assert answer.json()["category"]["id"] == "END002" and answer.json()["codes"]

@@ -55,7 +55,9 @@ def gateway_url(request, quota_platform) -> str:
 async def billable_codes(quota_platform) -> list[str]:
     """Forty billable ICD-10-CM codes, as search (free) finds them."""
     async with httpx.AsyncClient(base_url=quota_platform.url) as client:
-        answer = await client.get("/v1/search", params={"q": "diabetes", "system": "icd10cm", "billable": "true", "page_size": 40})
+        answer = await client.get(
+            "/v1/search", params={"q": "diabetes", "system": "icd10cm", "billable": "true", "page_size": 40}
+        )
     codes = [result["code"] for result in answer.json()["results"]]
     assert len(codes) == 40
     return codes
