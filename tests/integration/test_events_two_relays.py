@@ -16,13 +16,13 @@ from services.common.outbox import start_outbox_relay
 from tests.support.events import (
     eventually,
     postgres_schema,
-    postgres_unreachable,
     sqlite_accounts,
     unpublished,
     usage_totals,
     write_page_view,
 )
 from tests.support.events import nats_server as nats_server
+from tests.support.postgres import require_postgres
 
 EVENTS = 1000
 
@@ -33,9 +33,7 @@ def database_url(request, tmp_path):
         sqlite_accounts(tmp_path / "accounts.db").dispose()
         yield f"sqlite:///{tmp_path / 'accounts.db'}"
         return
-    reason = postgres_unreachable()
-    if reason:
-        pytest.skip(reason)
+    require_postgres()
     with postgres_schema() as url:
         yield url
 
