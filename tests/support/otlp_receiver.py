@@ -6,6 +6,7 @@ collector; the test reads them back as `ReceivedSpan`s and waits on a condition,
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -166,3 +167,19 @@ class OtlpReceiver:
                     raise AssertionError(f"spans never matched within {timeout} s; received: {names}")
                 self._changed.wait(remaining)
             return list(self._spans)
+
+
+def main() -> None:
+    """`python -m tests.support.otlp_receiver`: a receiver in a process of its own (benchmarks).
+
+    Prints its gRPC and HTTP ports on one line; then, for each line read, how many spans it has
+    received so far; stops when stdin closes.
+    """
+    with OtlpReceiver() as receiver:
+        print(receiver.grpc_port, receiver.http_port, flush=True)
+        for _ in sys.stdin:
+            print(len(receiver.spans()), flush=True)
+
+
+if __name__ == "__main__":
+    main()
