@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 
 import grpc
@@ -20,6 +21,8 @@ ENUM_TO_SYSTEM = {value: name for name, value in SYSTEM_TO_ENUM.items()}
 # Statuses that mean "the lookup service is not there", as opposed to "it said no".
 _UNREACHABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# How long the list of loaded systems and the guidelines are kept before they are asked again.
+KEEP_SECONDS = 300.0
 MAX_BATCH = 1000
 
 
@@ -51,8 +54,8 @@ class CatalogClient:
     ) -> None:
         self.stub = stub
         self.timeout = timeout
-        self._guidelines: dict[str, list[lookup_pb2.Guideline]] = {}
-        self._loaded_systems: set[str] | None = None
+        self._guidelines: dict[str, tuple[float, list[lookup_pb2.Guideline]]] = {}
+        self._loaded_systems: tuple[float, set[str]] | None = None
 
     async def _call(self, method, request):
         try:
@@ -133,15 +136,6 @@ class CatalogClient:
         )
         return [(result.code, result.score) for result in response.results]
 
-    async def children(self, system: str, code: str, page_size: int = 100) -> list[lookup_pb2.Code]:
-        response = await self._call(
-            self.stub.ListChildren,
-            lookup_pb2.ListChildrenRequest(
-                system=SYSTEM_TO_ENUM[system], code=code, page_size=page_size, view=lookup_pb2.CODE_VIEW_BASIC
-            ),
-        )
-        return list(response.children)
-
     async def crosswalk(
         self, system: str, code: str, target: str | None = None
     ) -> lookup_pb2.GetCrosswalkResponse:
@@ -163,19 +157,23 @@ class CatalogClient:
         )
 
     async def guidelines(self, system: str = "icd10pcs") -> list[lookup_pb2.Guideline]:
-        """The official guidelines the catalog carries, kept after the first call (they change with a release)."""
-        if system not in self._guidelines:
+        """The official guidelines the catalog carries, kept for a few minutes (they change with a release)."""
+        kept = self._guidelines.get(system)
+        if kept is None or time.monotonic() - kept[0] > KEEP_SECONDS:
             response = await self._call(
                 self.stub.ListGuidelines, lookup_pb2.ListGuidelinesRequest(system=SYSTEM_TO_ENUM[system])
             )
-            self._guidelines[system] = list(response.guidelines)
-        return self._guidelines[system]
+            kept = self._guidelines[system] = (time.monotonic(), list(response.guidelines))
+        return kept[1]
 
     async def is_loaded(self, system: str) -> bool:
-        """Whether the catalog holds `system` (CPT and HCPCS only once an operator imports them)."""
-        if self._loaded_systems is None:
+        """Whether the catalog holds `system` (CPT and HCPCS only once an operator imports them); the
+        answer is kept for a few minutes, so that an import shows without a restart."""
+        kept = self._loaded_systems
+        if kept is None or time.monotonic() - kept[0] > KEEP_SECONDS:
             response = await self._call(self.stub.ListCodeSystems, lookup_pb2.ListCodeSystemsRequest())
-            self._loaded_systems = {
-                ENUM_TO_SYSTEM[info.system] for info in response.code_systems if info.loaded
-            }
-        return system in self._loaded_systems
+            kept = self._loaded_systems = (
+                time.monotonic(),
+                {ENUM_TO_SYSTEM[info.system] for info in response.code_systems if info.loaded},
+            )
+        return system in kept[1]

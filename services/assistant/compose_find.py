@@ -12,6 +12,7 @@ from services.assistant.question_cues import Refinement
 
 SEARCH_PAGE = 30
 MAX_FAMILY = 60
+MAX_FRONTIER = 12
 OTHER_CANDIDATES = 5
 MAX_VALUES = 6
 ASK = {
@@ -21,33 +22,37 @@ ASK = {
 }
 
 
-async def family_codes(catalog: CatalogClient, code: lookup_pb2.Code) -> list[lookup_pb2.Code]:
+async def family_codes(catalog: CatalogClient, code: lookup_pb2.Code) -> list[lookup_pb2.CodeSummary]:
     """The billable codes of the code's family: its parent's subtree (for a code with a 7th
-    character, its grandparent's, since the parent only holds the 7th-character variants)."""
+    character, its grandparent's, since the parent only holds the 7th-character variants).
+
+    Children are read from the parents' pages (BatchGetCodes, one call per level): the pages carry
+    them already, and one batch is cheaper than a ListChildren per parent."""
     system = system_of(code)
     if system == "icd10pcs":
-        table = code.code[:3]
-        rows = await catalog.children(system, table, page_size=1000)
-        return [row for row in rows if row.billable and row.code[:4] == code.code[:4]][:MAX_FAMILY]
+        (table,), _ = await catalog.batch_get(system, [code.code[:3]])
+        return [row for row in table.children if row.billable and row.code[:4] == code.code[:4]][:MAX_FAMILY]
     root = code.parent
     if system == "icd10cm" and len(code_key(code.code)) == 7 and len(code_key(root)) == 6:
         key = code_key(root)[:5]
         root = f"{key[:3]}.{key[3:]}"
     if not root:
         return [code]
-    found: list[lookup_pb2.Code] = []
+    found: list[lookup_pb2.CodeSummary] = []
     frontier = [root]
-    for _depth in range(3):
+    # Two levels reach every variant that differs by side, encounter or with/without (S83.51 ->
+    # S83.511 -> S83.511A).
+    for _depth in range(2):
+        parents, _ = await catalog.batch_get(system, frontier)
         next_frontier: list[str] = []
-        for parent in frontier:
-            for child in await catalog.children(system, parent):
-                if child.billable:
-                    found.append(child)
-                else:
-                    next_frontier.append(child.code)
+        for child in (child for parent in parents for child in parent.children):
+            if child.billable:
+                found.append(child)
+            else:
+                next_frontier.append(child.code)
         if len(found) >= MAX_FAMILY or not next_frontier:
             break
-        frontier = next_frontier[:20]
+        frontier = next_frontier[:MAX_FRONTIER]
     return found[:MAX_FAMILY] or [code]
 
 
@@ -191,11 +196,13 @@ async def find_code(
     return writer.answer()
 
 
-async def _first_billable_below(catalog: CatalogClient, code: lookup_pb2.Code) -> lookup_pb2.Code | None:
+async def _first_billable_below(
+    catalog: CatalogClient, code: lookup_pb2.Code
+) -> lookup_pb2.CodeSummary | None:
     system = system_of(code)
     parent = code.code
     for _depth in range(4):
-        children = await catalog.children(system, parent)
+        children = list((await catalog.get_code(system, parent)).children)
         if not children:
             return None
         billable = next((c for c in children if c.billable), None)
@@ -209,7 +216,7 @@ async def _list_below(
     writer: AnswerWriter, catalog: CatalogClient, heading: lookup_pb2.Code, best: lookup_pb2.Code
 ) -> None:
     """The heading the description names is not billable: show what lies below it to choose from."""
-    children = await catalog.children(system_of(heading), heading.code)
+    children = list((await catalog.get_code(system_of(heading), heading.code)).children)
     if not children:
         return
     writer.line()
