@@ -2,7 +2,8 @@
 
 Reads the OTLP/JSON lines that `make run`'s processes write to MEDCODE_DATA_DIR/traces/ and prints
 each trace with its spans nested under their parents, so that one request can be followed across
-the gateway, the services, their SQL, the NATS publish and the meter on one machine.
+the gateway, the services, their SQL, the NATS publish and the meter on one machine. A root marked
+"… " continues from a span that is not in the spool (a caller outside, or a call cancelled midway).
 
     .venv/bin/python scripts/traces.py                  # the 5 latest traces
     .venv/bin/python scripts/traces.py --limit 20 --service medcode-accounts
@@ -138,7 +139,13 @@ def render(trace_id: str, spans: list[Span]) -> str:
         f"  {len(services)} services ({', '.join(services)})"
         + (f"  {errors} error{'s' if errors > 1 else ''}" if errors else "")
     )
-    rows = [row for root in roots for row in _rows(root, "", "")]
+    # "… " marks a root whose parent was not recorded: a caller outside the platform, or a span
+    # that never ended (a call cancelled midway).
+    rows = [
+        row
+        for root in roots
+        for row in _rows(root, "… " if root.parent_id else "", "  " if root.parent_id else "")
+    ]
     name_width = max(len(label) for label, _ in rows)
     service_width = max(len(span.service) for _, span in rows)
     lines = [heading]
