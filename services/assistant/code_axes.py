@@ -16,7 +16,26 @@ _LATERALITY = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
 _UNSPECIFIED_SIDE = re.compile(r"\bunspecified\b", re.IGNORECASE)
 _ENCOUNTER = re.compile(r",\s*((?:initial|subsequent) encounter.*|sequela)$", re.IGNORECASE)
 _WITHOUT = re.compile(r"\bwithout\b", re.IGNORECASE)
-_STOP = {"a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "by", "any", "other", "due"}
+_STOP = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "and",
+    "or",
+    "to",
+    "in",
+    "on",
+    "for",
+    "by",
+    "any",
+    "other",
+    "due",
+    "from",
+    "at",
+    "as",
+    "into",
+}
 
 AXIS_NAMES = {
     "laterality": "Laterality",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from medcode.lookup.v1 import lookup_pb2
 
 from services.assistant.answers import Answer, AnswerWriter, billable_words, label
@@ -90,21 +92,36 @@ def _specified(axis: str, wanted: Refinement) -> bool:
     return bool(wanted.with_phrases)
 
 
+# Titles for a population the question must name to mean it (P74.22 "Hyponatremia of newborn" is
+# not what "hyponatremia" asks for).
+_POPULATIONS = re.compile(
+    r"\b(newborn|neonatal|perinatal|fetus|fetal|pregnancy|childbirth|puerperium|maternal|obstetric)\b", re.I
+)
+# What the classification codes when the record says no more: the unspecified or uncomplicated form.
+_DEFAULT_FORM = re.compile(r"\b(unspecified|uncomplicated|without complications?)\b", re.I)
+
+
 def _rank(results: list[lookup_pb2.Code], description: str, wanted: Refinement) -> list[lookup_pb2.Code]:
-    """The search's order, moved by what the question says about side, encounter and with/without,
-    then ahead for titles that hold every word of the description. Partial overlaps do not move a
-    title: the search's lexicon knows that "COVID-19" is "coronavirus disease 2019", word counts do not."""
-    return [
-        code
-        for _index, code in sorted(
-            enumerate(results),
-            key=lambda pair: (
-                -fit(pair[1].title, wanted),
-                word_overlap(description, pair[1].title) < 0.99,
-                pair[0],
-            ),
+    """The search's order, moved by what the question says about side, encounter and with/without;
+    then titles that hold every word of the description go ahead (partial overlaps do not move a
+    title: the search's lexicon knows that "COVID-19" is "coronavirus disease 2019", word counts do
+    not); among those, titles for a population the question does not name go back and the default
+    (unspecified, uncomplicated) form goes ahead."""
+    asks_population = bool(_POPULATIONS.search(description))
+    asks_detail = bool(_DEFAULT_FORM.search(description))
+
+    def key(pair: tuple[int, lookup_pb2.Code]):
+        index, code = pair
+        full = word_overlap(description, code.title) >= 0.99
+        return (
+            -fit(code.title, wanted),
+            not full,
+            full and not asks_population and bool(_POPULATIONS.search(code.title)),
+            full and not asks_detail and not _DEFAULT_FORM.search(code.title),
+            index,
         )
-    ]
+
+    return [code for _index, code in sorted(enumerate(results), key=key)]
 
 
 def _pick(results: list[lookup_pb2.Code]) -> lookup_pb2.Code | None:
