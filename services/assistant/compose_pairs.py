@@ -72,7 +72,7 @@ async def code_pair(
         writer.line()
         writer.line(contradiction)
     if system in ("cpt", "hcpcs"):
-        await _ncci_section(writer, first, second, ncci)
+        await _ncci_section(writer, first.code, second.code, ncci)
     writer.suggest(f"What is {first.code}?")
     writer.suggest(f"What is {second.code}?")
     return writer.answer()
@@ -96,11 +96,9 @@ def _titles_contradict(first: lookup_pb2.Code, second: lookup_pb2.Code) -> str:
     return ""
 
 
-async def _ncci_section(
-    writer: AnswerWriter, first: lookup_pb2.Code, second: lookup_pb2.Code, ncci: NcciLookup | None
-) -> None:
+async def _ncci_section(writer: AnswerWriter, first: str, second: str, ncci: NcciLookup | None) -> None:
     writer.line()
-    edits = await ncci(first.code, second.code) if ncci else None
+    edits = await ncci(first, second) if ncci else None
     if edits is None:
         writer.line(
             "NCCI procedure-to-procedure edits are not imported into this platform, so the pair was "
@@ -108,20 +106,53 @@ async def _ncci_section(
         )
         return
     if not edits:
-        writer.line("**NCCI:** no procedure-to-procedure edit pairs these two codes.")
+        writer.line(f"**NCCI:** no procedure-to-procedure edit pairs {first} with {second}.")
         return
     writer.line("**NCCI procedure-to-procedure edits**")
     for edit in edits:
         indicator = str(edit.get("modifier_indicator", ""))
-        meaning = {
-            "0": "never reported together, no modifier allowed",
-            "1": "a modifier (such as 59 or XE/XS/XP/XU) may allow both when the services are distinct",
-            "9": "the edit does not apply",
-        }.get(indicator, "see the edit")
+        meaning = edit.get("meaning") or _INDICATOR_MEANINGS.get(indicator, "see the edit")
+        setting = f" ({edit['setting']})" if edit.get("setting") else ""
         writer.line(
-            f"- column 1 {edit.get('column1')}, column 2 {edit.get('column2')}: modifier indicator "
-            f"{indicator} — {meaning}."
+            f"- column 1 **{edit.get('column1')}**, column 2 **{edit.get('column2')}**{setting}: modifier "
+            f"indicator {indicator} — {meaning}."
         )
+        if edit.get("rationale"):
+            writer.line(f"  Rationale: {edit['rationale']}.")
+        if edit.get("version") or edit.get("effective"):
+            writer.line(
+                f"  Edit in force since {edit.get('effective', '?')}, table {edit.get('version', '?')}."
+            )
+
+
+_INDICATOR_MEANINGS = {
+    "0": "never reported together, no modifier allowed",
+    "1": "a modifier may allow both when the services are distinct",
+    "9": "the edit does not apply",
+}
+
+
+async def ncci_pair(first: str, second: str, ncci: NcciLookup | None) -> Answer:
+    """Two CPT or HCPCS codes whose descriptors the catalog does not hold: the NCCI edits alone."""
+    edits = await ncci(first, second) if ncci else None
+    if edits is None:
+        writer = AnswerWriter("cannot_ground")
+        writer.line(
+            f"**I can't check {first} with {second}:** CPT and HCPCS are not loaded in this catalog and no "
+            "NCCI procedure-to-procedure table is imported; an operator imports them (docs/importers.md)."
+        )
+        return writer.answer()
+    writer = AnswerWriter("code_pair")
+    writer.line(
+        f"{first} and {second} are not in this catalog (CPT and HCPCS come only from files an operator "
+        "imports), so no note of theirs can be read; the NCCI edits can."
+    )
+    await _ncci_section(writer, first, second, lambda a, b: _known(edits))
+    return writer.answer()
+
+
+async def _known(edits: list[dict]) -> list[dict]:
+    return edits
 
 
 async def sequencing_for(code: lookup_pb2.Code) -> Answer:

@@ -24,7 +24,7 @@ from services.assistant.compose_guidance import (
     load_conventions,
     root_operation,
 )
-from services.assistant.compose_pairs import NcciLookup, code_pair, sequencing_for
+from services.assistant.compose_pairs import NcciLookup, code_pair, ncci_pair, sequencing_for
 from services.assistant.compose_unknown import codes_not_found, nothing_found, out_of_scope, system_not_loaded
 from services.assistant.conversations import Conversation, ConversationStore
 from services.assistant.intents import Context, Reading, classify
@@ -115,6 +115,9 @@ class Assistant:
             return pcs_character(codes[0], reading.position, reading.axis, reading.typed_value)
         if intent == "crosswalk":
             return await crosswalk(self.catalog, codes[0], reading.target_system)
+        if intent == "code_pair" and not codes:
+            first, second = (m.text for m in reading.unresolved[:2])
+            return await ncci_pair(first, second, self.ncci)
         if intent == "code_pair":
             return await code_pair(self.catalog, codes[0], codes[1], ncci=self.ncci)
         if intent == "sequencing":

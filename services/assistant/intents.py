@@ -129,6 +129,10 @@ def classify(
         if (" with " in f" {text} " or cues.follow_up) and subject[0].code != codes[0].code:
             codes = [subject[0], *codes]
 
+    procedure_codes = [m for m in unresolved if set(m.systems) & {"cpt", "hcpcs"}]
+    if not codes and len(procedure_codes) >= 2 and (cues.pair or cues.sequencing):
+        # CPT/HCPCS pairs are what NCCI edits are about, with or without the codes' descriptors.
+        return Reading("code_pair", unresolved=procedure_codes[:2])
     if not codes and unresolved:
         return Reading("cannot_ground", unresolved=unresolved)
     for system in cues.named_systems:
