@@ -123,6 +123,7 @@ def main() -> int:
             children.append(nats)
         children.append(start_service("lookup", "services.lookup", settings.lookup_addr, env))
         children.append(start_service("accounts", "services.accounts", settings.accounts_addr, env))
+        children.append(start_service("assistant", "services.assistant", settings.assistant_addr, env))
         for child in children:
             if child.health_addr:
                 wait_serving(child)
@@ -131,6 +132,7 @@ def main() -> int:
             extra={
                 "lookup": settings.lookup_addr,
                 "accounts": settings.accounts_addr,
+                "assistant": settings.assistant_addr,
                 "nats": settings.nats_url,
             },
         )
