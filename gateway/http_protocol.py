@@ -8,6 +8,7 @@ the limit, so that the parser never holds more than the limit and one read.
 from __future__ import annotations
 
 import os
+import secrets
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -23,7 +24,8 @@ TOO_LARGE = (
 )
 TOO_LARGE_BODY = (
     b'{"type":"urn:medcode:problem:headers-too-large","title":"Request Header Fields Too Large",'
-    b'"status":431,"detail":"the request line and headers are too large","reason":"HEADERS_TOO_LARGE"}'
+    b'"status":431,"detail":"the request line and headers are too large","reason":"HEADERS_TOO_LARGE",'
+    b'"trace_id":"%s"}'
 )
 
 
@@ -65,5 +67,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self) -> None:
         if self.transport.is_closing():
             return
-        self.transport.write(TOO_LARGE % (len(TOO_LARGE_BODY), TOO_LARGE_BODY))
+        # No request was read, so no trace: the id still lets the refusal be found in the logs.
+        body = TOO_LARGE_BODY % secrets.token_hex(16).encode()
+        self.transport.write(TOO_LARGE % (len(body), body))
         self.transport.close()

@@ -67,12 +67,13 @@ DESCRIPTIONS = {
     413: "The request body is larger than the gateway accepts.",
     415: "The body is not application/json.",
     429: "Too many requests: wait Retry-After seconds.",
+    431: "The request line or headers are larger than the gateway accepts.",
     503: "A backend is down or not ready: try again after Retry-After seconds.",
     504: "A backend did not answer within its deadline.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
-# What every route can answer besides its own statuses.
-COMMON = (400, 405, 503, 504)
+# What every route can answer besides its own statuses (431 comes from the edge, before routing).
+COMMON = (400, 405, 431, 503, 504)
 
 
 def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:

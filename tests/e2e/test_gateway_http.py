@@ -3,6 +3,7 @@ limits on sizes and rates, metrics."""
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 
@@ -209,6 +210,8 @@ def raw_request(address: str, head: bytes) -> bytes:
 def test_huge_heads_are_refused_with_431(platform, head):
     answer = raw_request(platform.gateway.address, head)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    problem = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert problem["status"] == 431 and len(problem["trace_id"]) == 32
 
 
 async def test_search_is_rate_limited_per_address_and_per_principal(platform, new_address):
