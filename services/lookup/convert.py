@@ -69,7 +69,11 @@ def basic_code_message(record: CodeRecord) -> lookup_pb2.Code:
 
 
 def crosswalk_message(
-    row: CrosswalkRecord, source: lookup_pb2.CodeSummary, target: lookup_pb2.CodeSummary
+    row: CrosswalkRecord,
+    source: lookup_pb2.CodeSummary,
+    target: lookup_pb2.CodeSummary,
+    *,
+    target_not_in_catalog: bool = False,
 ) -> lookup_pb2.CrosswalkMapping:
     return lookup_pb2.CrosswalkMapping(
         source=source,
@@ -80,4 +84,5 @@ def crosswalk_message(
         scenario=row.scenario,
         choice_list=row.choice_list,
         gem=row.gem,
+        target_not_in_catalog=target_not_in_catalog,
     )

@@ -13,7 +13,7 @@ from medcode.lookup.v1 import lookup_pb2
 
 from services.lookup import page_tokens
 from services.lookup.codes import SYSTEM_NAMES, SYSTEM_TO_ENUM, InvalidCode, code_key, validate_code_text
-from services.lookup.convert import KIND_TO_ENUM, note_record
+from services.lookup.convert import KIND_TO_ENUM, code_summary, crosswalk_message, note_record
 from services.lookup.errors import CategoryNotFound, CodeNotFound, InvalidArgument, SystemNotLoaded
 from services.lookup.pairs import PairSubject, PairVerdict, check_pair
 from services.lookup.records import SYSTEMS, CrosswalkRecord
@@ -40,7 +40,7 @@ class SearchRequest:
 
 def summary(row: CodeRow) -> lookup_pb2.CodeSummary:
     return lookup_pb2.CodeSummary(
-        system=lookup_pb2.CodeSystem.Value(f"CODE_SYSTEM_{row.system.upper()}"),
+        system=SYSTEM_TO_ENUM[row.system],
         code=row.code,
         title=row.title,
         kind=KIND_TO_ENUM[row.kind],
@@ -50,7 +50,7 @@ def summary(row: CodeRow) -> lookup_pb2.CodeSummary:
 
 def basic_code(row: CodeRow, release: str = "") -> lookup_pb2.Code:
     return lookup_pb2.Code(
-        system=lookup_pb2.CodeSystem.Value(f"CODE_SYSTEM_{row.system.upper()}"),
+        system=SYSTEM_TO_ENUM[row.system],
         code=row.code,
         title=row.title,
         kind=KIND_TO_ENUM[row.kind],
@@ -236,33 +236,20 @@ class Catalog:
                 if r.source_system == target
             ]
         titles = self.repository.rows([(target, r.target_code) for r in rows if r.target_code])
-        source_summary = lookup_pb2.CodeSummary(
-            system=source.system,
-            code=source.code,
-            title=source.title,
-            kind=source.kind,
-            billable=source.billable,
-        )
+        source_summary = code_summary(source)
         mappings = []
         for row in rows:
             found = titles.get((target, row.target_code))
             target_summary = (
                 summary(found)
                 if found
-                else lookup_pb2.CodeSummary(
-                    system=lookup_pb2.CodeSystem.Value(f"CODE_SYSTEM_{target.upper()}"), code=row.target_code
-                )
+                else lookup_pb2.CodeSummary(system=SYSTEM_TO_ENUM[target], code=row.target_code)
             )
             mappings.append(
-                lookup_pb2.CrosswalkMapping(
-                    source=source_summary,
-                    target=target_summary,
-                    approximate=row.approximate,
-                    no_map=row.no_map,
-                    combination=row.combination,
-                    scenario=row.scenario,
-                    choice_list=row.choice_list,
-                    gem=row.gem,
+                crosswalk_message(
+                    row,
+                    source_summary,
+                    target_summary,
                     target_not_in_catalog=bool(row.target_code) and found is None,
                 )
             )
@@ -284,7 +271,7 @@ class Catalog:
         infos = []
         for system in SYSTEMS:
             row = stored.get(system)
-            enum = lookup_pb2.CodeSystem.Value(f"CODE_SYSTEM_{system.upper()}")
+            enum = SYSTEM_TO_ENUM[system]
             if row is None:
                 how = IMPORTED_SYSTEMS.get(system)
                 infos.append(
