@@ -197,10 +197,15 @@ async def find_code(
                 writer.suggest(f"and {value}?" if axis != "encounter" else f"and for the {value}?")
     if not heading.billable and code_key(best.code).startswith(code_key(heading.code)) and not axes:
         await _list_below(writer, catalog, heading, best)
+    # Other candidates must share half the description's words: a search hit that matched one word
+    # ("first" in "first degree" for "first visit") is not a candidate.
     others = [
         c
         for c in results
-        if c.billable and c.code != best.code and (system_of(c), c.code) not in writer.citations
+        if c.billable
+        and c.code != best.code
+        and (system_of(c), c.code) not in writer.citations
+        and word_overlap(description, c.title) >= 0.5
     ][:OTHER_CANDIDATES]
     if others:
         writer.line()

@@ -83,6 +83,13 @@ def _titles_contradict(first: lookup_pb2.Code, second: lookup_pb2.Code) -> str:
     needed to see that they describe different patients."""
     if system_of(first) != "icd10cm" or code_key(first.code)[:3] != code_key(second.code)[:3]:
         return ""
+    one, other = code_key(first.code), code_key(second.code)
+    if len(one) == len(other) == 7 and one[:6] == other[:6]:
+        return (
+            f"**The two differ only in the 7th character** ({one[6]} and {other[6]}): "
+            f"“{first.title}” and “{second.title}”. One encounter has one 7th character; report the code "
+            "whose 7th character fits this encounter."
+        )
     for without, other in ((first, second), (second, first)):
         match = re.search(r"\bwithout\b[^,]*", without.title, re.IGNORECASE)
         if match and re.search(r"\bwith\b", other.title, re.IGNORECASE):
