@@ -13,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -58,7 +60,7 @@ def start_nats(settings: Settings) -> Child | None:
     return Child("nats", process)
 
 
-def start_service(name: str, module: str, health_addr: str, env: dict[str, str]) -> Child:
+def start_service(name: str, module: str, health_addr: str | None, env: dict[str, str]) -> Child:
     process = subprocess.Popen([sys.executable, "-m", module], env=env)
     return Child(name, process, health_addr)
 
@@ -79,6 +81,21 @@ def wait_serving(child: Child, timeout: float = 30.0) -> None:
             except grpc.RpcError:
                 time.sleep(0.2)
     raise RuntimeError(f"{child.name} did not report SERVING on {child.health_addr} within {timeout:.0f} s")
+
+
+def wait_ready(child: Child, url: str, timeout: float = 30.0) -> None:
+    """Until GET `url` answers 200: the gateway's /readyz, once every backend it calls is SERVING."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with {child.process.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{child.name} did not answer 200 on {url} within {timeout:.0f} s")
 
 
 def stop_all(children: list[Child], grace: float = 10.0) -> None:
@@ -127,6 +144,10 @@ def main() -> int:
         for child in children:
             if child.health_addr:
                 wait_serving(child)
+        # The HTTP door last, once its backends serve: ready when /readyz says so.
+        gateway = start_service("gateway", "gateway", None, env)
+        children.append(gateway)
+        wait_ready(gateway, f"http://{settings.http_addr}/readyz")
         log.info(
             "medcode is running: Ctrl-C stops it",
             extra={
@@ -134,6 +155,7 @@ def main() -> int:
                 "accounts": settings.accounts_addr,
                 "assistant": settings.assistant_addr,
                 "nats": settings.nats_url,
+                "gateway": f"http://{settings.http_addr}",
             },
         )
         while not stopping:
