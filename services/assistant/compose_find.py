@@ -97,8 +97,17 @@ def _specified(axis: str, wanted: Refinement) -> bool:
 _POPULATIONS = re.compile(
     r"\b(newborn|neonatal|perinatal|fetus|fetal|pregnancy|childbirth|puerperium|maternal|obstetric)\b", re.I
 )
-# What the classification codes when the record says no more: the unspecified or uncomplicated form.
-_DEFAULT_FORM = re.compile(r"\b(unspecified|uncomplicated|without complications?)\b", re.I)
+# What the classification codes when the record says no more: the uncomplicated form, then the
+# unspecified one ("with unspecified complications" says there are complications: not a default).
+_UNCOMPLICATED = re.compile(r"\b(uncomplicated|without complications?)\b", re.I)
+_UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
+_WITH = re.compile(r"\bwith\b", re.I)
+
+
+def _default_form(title: str) -> int:
+    if _UNCOMPLICATED.search(title):
+        return 2
+    return 1 if _UNSPECIFIED.search(title) and not _WITH.search(title) else 0
 
 
 def _rank(results: list[lookup_pb2.Code], description: str, wanted: Refinement) -> list[lookup_pb2.Code]:
@@ -108,7 +117,7 @@ def _rank(results: list[lookup_pb2.Code], description: str, wanted: Refinement) 
     not); among those, titles for a population the question does not name go back and the default
     (unspecified, uncomplicated) form goes ahead."""
     asks_population = bool(_POPULATIONS.search(description))
-    asks_detail = bool(_DEFAULT_FORM.search(description))
+    asks_detail = bool(_UNCOMPLICATED.search(description) or _UNSPECIFIED.search(description))
 
     def key(pair: tuple[int, lookup_pb2.Code]):
         index, code = pair
@@ -117,7 +126,7 @@ def _rank(results: list[lookup_pb2.Code], description: str, wanted: Refinement) 
             -fit(code.title, wanted),
             not full,
             full and not asks_population and bool(_POPULATIONS.search(code.title)),
-            full and not asks_detail and not _DEFAULT_FORM.search(code.title),
+            -_default_form(code.title) if full and not asks_detail else 0,
             index,
         )
 

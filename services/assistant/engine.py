@@ -8,6 +8,7 @@ language model (llm.py) may compose instead; its answers go through the same ver
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import AsyncIterator
 
 from medcode.lookup.v1 import lookup_pb2
@@ -96,7 +97,8 @@ class Assistant:
         self, question: str, conversation: Conversation, context_code: str, context_system: str
     ) -> tuple[str, Cues, Reading]:
         """What the question asks, with the codes it names confirmed by the catalog."""
-        text = " ".join(question.split())
+        # Zero-width and other format characters (U+200B, U+FEFF) are invisible: read without them.
+        text = " ".join("".join(ch for ch in question if unicodedata.category(ch) != "Cf").split())
         cues = read_cues(text)
         mentions = [m for m in find_code_mentions(text) if m.text not in _modifier_like(cues)]
         codes, unresolved = await self.resolve(mentions, cues)

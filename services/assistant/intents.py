@@ -178,7 +178,8 @@ def classify(
     if "icd10pcs" in cues.named_systems and re.match(r"^how (is|are|do|does|should)\b", text):
         return Reading("guideline")
     description = description_of(question)
-    if not description:
+    # A description needs a word to search for: "What is 4?" or ".9" is not one.
+    if not re.search(r"[^\W\d_]{3,}", description):
         return Reading("cannot_ground")
     systems = [s for s in cues.named_systems if s in loaded_systems] or ["icd10cm", "icd10pcs"]
     return Reading(

@@ -281,6 +281,30 @@ async def test_payment_questions_are_out_of_scope(assistant, token):
     assert "it holds no payment amounts" in response.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "?",
+        "🙂",
+        "What is 4?",
+        "糖尿病のコード",
+        "Robert'); DROP TABLE codes;--",
+        "what does the 9th character mean in 0DTJ4ZZ",
+        "modifier ZZ",
+        "E11.9 " * 300,
+        "code for \u200b diabetes",
+        "and with?",
+        "0000000",
+        "Can 99213 go with 99214?",
+    ],
+)
+async def test_odd_questions_get_an_answer_whose_codes_exist(assistant, token, lookup, question):
+    response = await ask(assistant, token, question)
+
+    assert response.answer.strip()
+    await assert_citations_exist(lookup, response)
+
+
 # -- conversations and context -------------------------------------------------------------------------
 
 
