@@ -88,7 +88,11 @@ def classify(
     text = cues.text
     if cues.out_of_scope:
         return Reading("cannot_ground", out_of_scope=cues.out_of_scope)
+    # Without the word "modifier", only our table's two-letter modifiers count ("XE and XU?"), and
+    # only in a question about no code: "96" in "more than 96 hours" is a number.
     named_modifiers = modifiers_named(modifiers, cues.modifier_tokens)
+    if not cues.modifier:
+        named_modifiers = [m for m in named_modifiers if m in modifiers]
     if cues.modifier or (named_modifiers and not codes and not unresolved and not cues.coding):
         return Reading(
             "modifier",
@@ -173,8 +177,6 @@ def classify(
             return Reading("sequencing", codes=[first])
         return Reading("code_meaning", codes=[first], notes_only=cues.notes and not cues.billable)
 
-    if named_modifiers:
-        return Reading("modifier", modifiers_named=named_modifiers)
     if "icd10pcs" in cues.named_systems and re.match(r"^how (is|are|do|does|should)\b", text):
         return Reading("guideline")
     description = description_of(question)
@@ -224,8 +226,10 @@ def description_of(question: str) -> str:
 
 
 def refine(base: str, refinement: Refinement) -> str:
-    """The earlier description changed as a follow-up says ("and the left?", "with hyperglycemia")."""
-    text = base
+    """The earlier description changed as a follow-up says ("and the left?", "with hyperglycemia").
+    Words in parentheses are nonessential modifiers in a title: they go, so that the search is not
+    held to them ("Essential (primary) hypertension" + "with heart failure")."""
+    text = re.sub(r"\s*\([^)]*\)", "", base)
     if refinement.with_phrases:
         text = _WITH_CLAUSE.sub("", text)
     if refinement.laterality:
