@@ -82,9 +82,12 @@ async def start_server(
     reflection.enable_server_reflection(
         (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:  # grpc reports a failed bind this way
+        raise OSError(f"could not bind {address}: is another process listening there?") from error
     if port == 0:
-        raise OSError(f"could not bind {address}: is another process using it?")
+        raise OSError(f"could not bind {address}: is another process listening there?")
     await server.start()
     running = RunningServer(server, port, health_servicer, tuple(service_names))
     await running.set_serving(True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,20 @@ def test_a_bad_address_setting_stops_the_service_with_a_clear_message():
     )
     assert result.returncode != 0
     assert "MEDCODE_LOOKUP_ADDR" in result.stderr and "HOST:PORT" in result.stderr
+
+
+def test_a_taken_port_stops_the_service_with_a_clear_message(catalog_engine):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = {
+            **os.environ,
+            "MEDCODE_LOOKUP_DATABASE_URL": catalog_engine.url.render_as_string(hide_password=False),
+            "MEDCODE_LOOKUP_ADDR": address,
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "services.lookup"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 2
+    assert f"could not bind {address}" in result.stderr and "Traceback" not in result.stderr
