@@ -9,20 +9,6 @@ from medcode.lookup.v1 import lookup_pb2
 from services.assistant.catalog_client import system_of
 from services.assistant.code_mentions import SYSTEM_LABELS
 
-# The intents, as medcode.assistant.v1.Intent without its prefix, lower case.
-INTENTS = (
-    "code_meaning",
-    "find_code",
-    "code_pair",
-    "sequencing",
-    "crosswalk",
-    "convention",
-    "guideline",
-    "pcs_character",
-    "modifier",
-    "cannot_ground",
-)
-
 
 @dataclass(frozen=True)
 class Citation:
@@ -33,7 +19,7 @@ class Citation:
 
 @dataclass
 class Answer:
-    intent: str
+    intent: str  # medcode.assistant.v1.Intent without its prefix, lower case ("code_pair")
     markdown: str
     citations: list[Citation] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)

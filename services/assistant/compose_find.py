@@ -8,7 +8,7 @@ from medcode.lookup.v1 import lookup_pb2
 
 from services.assistant.answers import Answer, AnswerWriter, billable_words, label
 from services.assistant.catalog_client import CatalogClient, system_of
-from services.assistant.code_axes import AXIS_NAMES, encounter_kind, fit, read_axes, word_overlap
+from services.assistant.code_axes import AXIS_NAMES, fit, read_axes, word_overlap
 from services.assistant.code_mentions import code_key
 from services.assistant.question_cues import Refinement
 
@@ -258,7 +258,3 @@ async def _list_below(
     for child in children[:15]:
         more = "" if child.billable else ", has codes below it"
         writer.line(f"- {writer.cite(child)} — {child.title} ({billable_words(child)}{more})")
-
-
-def encounter_of(code: lookup_pb2.Code) -> str:
-    return encounter_kind(read_axes(code.title).encounter)

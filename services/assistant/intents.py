@@ -11,7 +11,7 @@ from services.assistant.catalog_client import system_of
 from services.assistant.code_mentions import CodeMention
 from services.assistant.compose_guidance import Convention, conventions_asked, root_operation_name
 from services.assistant.modifiers import Modifier, modifiers_described, modifiers_named
-from services.assistant.question_cues import Cues, Refinement
+from services.assistant.question_cues import Cues, Refinement, read_refinement
 
 COUNTERPART = {"icd9cm": "icd10cm", "icd10cm": "icd9cm", "icd9pcs": "icd10pcs", "icd10pcs": "icd9pcs"}
 DEFINITIONAL = re.compile(
@@ -247,8 +247,6 @@ def refine(base: str, refinement: Refinement) -> str:
 
 def _merged_refinement(base: str, refinement: Refinement) -> Refinement:
     """What the refined description specifies: the follow-up's axes over the earlier description's."""
-    from services.assistant.question_cues import read_refinement
-
     earlier = read_refinement(base.lower())
     return Refinement(
         laterality=refinement.laterality or earlier.laterality,
