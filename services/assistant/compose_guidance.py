@@ -10,7 +10,7 @@ from pathlib import Path
 from medcode.lookup.v1 import lookup_pb2
 
 from services.assistant.answers import Answer, AnswerWriter, quote
-from services.assistant.catalog_client import CatalogClient, NotFound
+from services.assistant.catalog_client import CatalogClient, NotFound, system_of
 from services.assistant.code_axes import content_words
 
 DATA = Path(__file__).with_name("data") / "conventions.tsv"
@@ -63,9 +63,11 @@ async def explain_conventions(
         writer.line()
     if code is not None and any(c.key in ("placeholder", "seventh_character") for c in asked):
         _explain_positions(writer, code)
-    writer.suggest(
-        "What does Excludes2 mean?" if asked[0].key == "excludes1" else "What does Excludes1 mean?"
-    )
+    if code is not None:
+        writer.suggest(f"What is {code.code}?")
+    elif asked[0].key in ("excludes1", "excludes2"):
+        other = "Excludes2" if asked[0].key == "excludes1" else "Excludes1"
+        writer.suggest(f"What does {other} mean?")
     return writer.answer()
 
 
@@ -89,20 +91,30 @@ async def _example(
             source = f", from {note.source}" if note.source else ""
             writer.line()
             writer.line(
-                f"In the catalog, {writer.cite(example)} ({example.title}) carries this {convention.title} "
-                f"note{source}: {quote(note.text, 300)}"
+                f"In the catalog, {writer.cite(example)} ({example.title}) carries this "
+                f"{convention.title.removeprefix('The ')} note{source}: {quote(note.text, 300)}"
             )
             return
 
 
 def _explain_positions(writer: AnswerWriter, code: lookup_pb2.Code) -> None:
+    """Where the code's own placeholder X sits, and what its 7th character means by its category's note."""
     compact = code.code.replace(".", "")
     placeholders = [str(i + 1) for i, ch in enumerate(compact) if ch == "X" and i > 2]
     if placeholders:
         writer.line(
             f"In {writer.cite(code)} ({code.title}) the X in position {', '.join(placeholders)} is the "
-            "placeholder; " + (f"the 7th character is **{compact[6]}**." if len(compact) == 7 else "")
+            "placeholder."
         )
+    if len(compact) == 7 and system_of(code) == "icd10cm":
+        seventh = compact[6]
+        values = [
+            n
+            for n in (*code.notes, *code.inherited_notes)
+            if n.kind == lookup_pb2.NOTE_KIND_SEVENTH_CHARACTER and re.match(rf"^{seventh}\b", n.text.strip())
+        ]
+        meaning = f": {quote(values[0].text)} (from {values[0].source or code.code})" if values else ""
+        writer.line(f"The 7th character of {writer.cite(code)} is **{seventh}**{meaning}.")
 
 
 def _guideline_score(guideline: lookup_pb2.Guideline, words: list[str]) -> float:

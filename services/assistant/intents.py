@@ -163,7 +163,10 @@ def classify(
     if cues.root_operation and pcs is None:
         return Reading("guideline", root_operation=root_operation_name(text))
 
-    if asked_conventions and (not codes or DEFINITIONAL.search(text)):
+    # The 7th character and the placeholder X are about a code's own characters: asked with a code,
+    # they are answered for it whatever the phrasing.
+    about_characters = any(c.key in ("seventh_character", "placeholder") for c in asked_conventions)
+    if asked_conventions and (not codes or DEFINITIONAL.search(text) or about_characters):
         return Reading("convention", codes=codes[:1], conventions=asked_conventions)
 
     if codes:

@@ -31,8 +31,8 @@ PAIR_WORDS = re.compile(
     r"allowed with|compatible|go with|use (?:\S+ )?(?:and|with))\b"
 )
 SEQUENCING_WORDS = re.compile(
-    r"\b(first|sequenc\w*|order|before|after|primary|principal|additional codes?|code first|"
-    r"goes first|comes first|listed first)\b"
+    r"\b(first|sequenc\w*|order|before|after|primary|principal|additional|code first|another codes?|"
+    r"other codes?|second code|goes first|comes first|listed first)\b"
 )
 GUIDELINE_WORDS = re.compile(r"\bguidelines?\b")
 ROOT_OPERATION = re.compile(r"\broot operations?\b")
