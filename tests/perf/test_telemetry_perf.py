@@ -1,4 +1,4 @@
-"""What tracing costs (make bench): GetCode throughput with spans exported against the same service without.
+"""What tracing costs (make bench): GetCode throughput and CPU per call with spans exported, against none.
 
 Three lookup processes over the same catalog, measured in the same run, rounds alternated so that the
 machine's noise hits each: no exporter (no per-call spans at all), OTLP over gRPC to a receiver in a
@@ -45,7 +45,14 @@ def lookup_process(catalog_url: str, extra_env: dict[str, str]) -> tuple[subproc
     return process, address
 
 
-async def calls_per_second(address: str, requests: list, concurrency: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far: robust to other load on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def calls_per_second(address: str, pid: int, requests: list, concurrency: int) -> tuple[float, float]:
+    """Calls per second, and the service's CPU microseconds per call."""
     async with grpc.aio.insecure_channel(address) as channel:
         get_code = lookup_pb2_grpc.LookupServiceStub(channel).GetCode
         for request in requests[:100]:  # warm: every process has read these codes before timing
@@ -56,9 +63,10 @@ async def calls_per_second(address: str, requests: list, concurrency: int) -> fl
             while queue:
                 await get_code(queue.pop())
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(pid)
         await asyncio.gather(*(caller() for _ in range(concurrency)))
-        return len(requests) / (time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return len(requests) / seconds, (cpu_seconds(pid) - cpu) / len(requests) * 1e6
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +110,7 @@ def lookups(catalog_engine, receiver, tmp_path_factory):
     try:
         for process, address in processes.values():
             wait_serving(address, process, timeout=120)
-        yield {name: address for name, (_, address) in processes.items()}
+        yield {name: (address, process.pid) for name, (process, address) in processes.items()}
     finally:
         for process, _ in processes.values():
             process.terminate()
@@ -126,11 +134,13 @@ async def test_get_code_throughput_with_and_without_exported_spans(catalog_engin
     _, spans_received = receiver
     exported_before = spans_received()
     results: dict[tuple[str, int], list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     for concurrency in (1, 8):
         for _ in range(ROUNDS):
-            for name, address in lookups.items():
-                rate = await calls_per_second(address, requests, concurrency)
+            for name, (address, pid) in lookups.items():
+                rate, cpu_per_call = await calls_per_second(address, pid, requests, concurrency)
                 results.setdefault((name, concurrency), []).append(rate)
+                cpu.setdefault(name, []).append(cpu_per_call)
     await asyncio.sleep(1.0)  # the exporter's last batch (its schedule is 200 ms here)
 
     print(f"\nGetCode throughput (calls/s, median of {ROUNDS}), spans exported vs not, same run")
@@ -141,6 +151,14 @@ async def test_get_code_throughput_with_and_without_exported_spans(catalog_engin
             rate = statistics.median(results[(name, concurrency)])
             line.append(f"{name} {rate:7.0f} (x{rate / bare:.2f})")
         print("  ".join(line))
+    bare_cpu = statistics.median(cpu["no exporter"])
+    print(
+        f"  service CPU per call (median of {2 * ROUNDS}): no exporter {bare_cpu:.0f} us  "
+        + "  ".join(
+            f"{name} {statistics.median(cpu[name]):.0f} us (+{statistics.median(cpu[name]) - bare_cpu:.0f})"
+            for name in ("OTLP/gRPC", "spool")
+        )
+    )
     exported = spans_received() - exported_before
     print(f"  spans the OTLP process exported meanwhile: {exported}")
     # Every timed call of the OTLP process became a span that reached the receiver (warm-ups too).
