@@ -28,6 +28,7 @@ from services.assistant.mail import MailSettings
 from services.assistant.migrate import upgrade_to_head
 from services.assistant.settings import AssistantSettings
 from services.common.db import create_db_engine
+from services.common.settings import SettingsError
 from services.common.transactions import write_transaction
 from tests.support.accounts_server import running_accounts, settings
 from tests.support.events import eventually
@@ -352,3 +353,36 @@ async def test_a_worker_that_lost_its_claim_does_not_store_a_second_answer(assis
     assert store.claim_for_answering(assistant_db, str(uuid.uuid4()), now, lease).outcome == "missing"
     with assistant_db.connect() as conn:
         assert conn.execute(select(consultations.c.answer_attempts)).scalar_one() == 2
+
+
+def test_mail_settings_come_from_the_environment(tmp_path):
+    local = MailSettings.from_env(tmp_path, {})
+    relay = MailSettings.from_env(
+        tmp_path,
+        {
+            "MEDCODE_SMTP_HOST": "smtp.example.org",
+            "MEDCODE_SMTP_USER": "medcode",
+            "MEDCODE_SMTP_PASSWORD": "secret",
+            "MEDCODE_SMTP_FROM": "medcode <answers@example.org>",
+        },
+    )
+    loopback = MailSettings.from_env(tmp_path, {"MEDCODE_SMTP_HOST": "127.0.0.1", "MEDCODE_SMTP_USER": "u"})
+
+    assert (local.smtp_host, local.maildir) == ("", tmp_path / "mail")
+    # A password never crosses the network in clear: a login means STARTTLS, on the submission port.
+    assert (relay.starttls, relay.smtp_port, relay.sender) == (True, 587, "medcode <answers@example.org>")
+    assert (loopback.starttls, loopback.smtp_port) == (False, 25)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MEDCODE_SMTP_HOST": "smtp.example.org", "MEDCODE_SMTP_PORT": "smtp"},
+        {"MEDCODE_SMTP_HOST": "smtp.example.org", "MEDCODE_SMTP_STARTTLS": "maybe"},
+        {"MEDCODE_SMTP_FROM": "nobody"},
+        {"MEDCODE_SMTP_HOST": "smtp.example.org", "MEDCODE_SMTP_USER": "u", "MEDCODE_SMTP_STARTTLS": "false"},
+    ],
+)
+def test_unusable_mail_settings_stop_the_start(tmp_path, env):
+    with pytest.raises(SettingsError):
+        MailSettings.from_env(tmp_path, env)
