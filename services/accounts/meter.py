@@ -262,6 +262,7 @@ class Meter:
     async def stop(self) -> None:
         """Finish the event in hand, hand the rest of the batch back, and close the connection."""
         self._stopping = True
+        metrics.stop_watching(self)
         if self._task is not None and not self._ready.is_set():
             # Still waiting for NATS: nothing is in hand, so there is nothing to finish.
             self._task.cancel()

@@ -223,3 +223,9 @@ def watch_outbox(relay) -> None:
 def watch_meter(meter) -> None:
     """Report a meter's lag and counts (it needs `name`, `stats` and `lag`)."""
     _EVENTS.meters.add(meter)
+
+
+def stop_watching(relay_or_meter) -> None:
+    """Drop a stopped relay or meter from the figures (a stopped relay must not query its database)."""
+    _EVENTS.relays.discard(relay_or_meter)
+    _EVENTS.meters.discard(relay_or_meter)

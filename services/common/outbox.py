@@ -293,6 +293,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Finish the batch in flight, then stop publishing and close the connection."""
         self._stopping = True
+        metrics.stop_watching(self)
         self._wake.set()
         connector, runner = self._tasks or (None, None)
         if connector is not None:

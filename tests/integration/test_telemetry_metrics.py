@@ -114,7 +114,9 @@ async def test_the_backlog_and_the_meters_lag_follow_events_through_a_nats_outag
         await meter.stop()
         await relay.stop()
         nats.stop()
-        engine.dispose()
+    stopped = scrape(endpoint)
+    assert backlog not in stopped and lag not in stopped  # a stopped relay or meter reports nothing
+    engine.dispose()
 
 
 def test_a_metrics_address_that_is_not_host_and_port_is_refused():
