@@ -41,6 +41,9 @@ AXIS_NAMES = {
     "laterality": "Laterality",
     "encounter": "Encounter (7th character)",
     "complication": "With or without",
+    "approach": "Approach (5th character)",
+    "device": "Device (6th character)",
+    "qualifier": "Qualifier (7th character)",
 }
 
 
@@ -110,7 +113,23 @@ _AXIS_WORDS = {
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) > 1]
+    """The words that carry meaning; a lone digit does ("type 2", "stage 4"), a lone letter does not."""
+    return [
+        w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and (len(w) > 1 or w.isdigit())
+    ]
+
+
+_DEFAULT_WORDS = {"unspecified", "uncomplicated", "without", "not", "complication", "complications"}
+
+
+def extra_words(description: str, title: str) -> int:
+    """How many meaningful words a title adds to the description (the default-form words aside)."""
+    asked = {w[:5] for w in content_words(description)}
+    return sum(
+        1
+        for w in content_words(title)
+        if w[:5] not in asked and w not in _AXIS_WORDS and w not in _DEFAULT_WORDS
+    )
 
 
 def word_overlap(query: str, title: str) -> float:

@@ -8,7 +8,7 @@ from medcode.lookup.v1 import lookup_pb2
 
 from services.assistant.answers import Answer, AnswerWriter, billable_words, label
 from services.assistant.catalog_client import CatalogClient, system_of
-from services.assistant.code_axes import AXIS_NAMES, fit, read_axes, word_overlap
+from services.assistant.code_axes import AXIS_NAMES, extra_words, fit, read_axes, word_overlap
 from services.assistant.code_mentions import code_key
 from services.assistant.question_cues import Refinement
 
@@ -21,6 +21,7 @@ ASK = {
     "laterality": "which side (right, left, bilateral or unspecified)",
     "encounter": "which encounter (initial, subsequent or sequela)",
     "complication": "whether the condition is with or without the complication the titles name",
+    "approach": "the approach (open, percutaneous, endoscopic, through a natural opening…)",
 }
 
 
@@ -63,6 +64,8 @@ def axes_of_variants(
 ) -> dict[str, dict[str, lookup_pb2.Code]]:
     """For each axis on which the best code's variants differ: value -> the variant that differs
     from the best code on that axis only."""
+    if system_of(best) == "icd10pcs":
+        return _pcs_axes(best, family)
     sides = any(read_axes(c.title, False).laterality for c in family)
     mine = read_axes(best.title, sides)
     variants = [c for c in family if read_axes(c.title, sides).base == mine.base]
@@ -84,11 +87,49 @@ def axes_of_variants(
     return axes
 
 
-def _specified(axis: str, wanted: Refinement) -> bool:
+PCS_AXES = {5: "approach", 6: "device", 7: "qualifier"}
+
+
+def _pcs_axes(best: lookup_pb2.Code, family: list) -> dict[str, dict[str, lookup_pb2.Code]]:
+    """PCS codes of one table and body part differ by approach, device and qualifier (characters
+    5-7); each value is named by the part of the title that is the variant's own."""
+    axes: dict[str, dict[str, lookup_pb2.Code]] = {}
+    for position, axis in PCS_AXES.items():
+        others = [p - 1 for p in PCS_AXES if p != position]
+        variants = [
+            c
+            for c in family
+            if c.code[:4] == best.code[:4] and all(c.code[i] == best.code[i] for i in others)
+        ]
+        if len({c.code[position - 1] for c in variants}) < 2:
+            continue
+        shared = set.intersection(*(set(c.title.split(", ")) for c in variants))
+        axes[axis] = {
+            (
+                ", ".join(part for part in c.title.split(", ") if part not in shared)
+                or f"none ({c.code[position - 1]})"
+            ): c
+            for c in variants
+        }
+    return axes
+
+
+_APPROACH_WORDS = re.compile(
+    r"\b(open|percutaneous|endoscopic|laparoscopic|arthroscopic|thoracoscopic|scope|natural|"
+    r"artificial opening|via|external|transorifice|robotic)\b",
+    re.I,
+)
+
+
+def _specified(axis: str, wanted: Refinement, description: str = "") -> bool:
     if axis == "laterality":
         return bool(wanted.laterality)
     if axis == "encounter":
         return bool(wanted.encounter)
+    if axis == "approach":
+        return bool(_APPROACH_WORDS.search(description))
+    if axis in ("device", "qualifier"):
+        return True  # shown, not asked: the record's procedure note names them
     return bool(wanted.with_phrases)
 
 
@@ -114,8 +155,9 @@ def _rank(results: list[lookup_pb2.Code], description: str, wanted: Refinement) 
     """The search's order, moved by what the question says about side, encounter and with/without;
     then titles that hold every word of the description go ahead (partial overlaps do not move a
     title: the search's lexicon knows that "COVID-19" is "coronavirus disease 2019", word counts do
-    not); among those, titles for a population the question does not name go back and the default
-    (unspecified, uncomplicated) form goes ahead."""
+    not); among those, titles for a population the question does not name go back, then titles that
+    add the fewest words of their own ("COVID-19" before "Post COVID-19 condition"), then the
+    default (uncomplicated, unspecified) form."""
     asks_population = bool(_POPULATIONS.search(description))
     asks_detail = bool(_UNCOMPLICATED.search(description) or _UNSPECIFIED.search(description))
 
@@ -126,6 +168,7 @@ def _rank(results: list[lookup_pb2.Code], description: str, wanted: Refinement) 
             -fit(code.title, wanted),
             not full,
             full and not asks_population and bool(_POPULATIONS.search(code.title)),
+            extra_words(description, code.title) if full else 0,
             -_default_form(code.title) if full and not asks_detail else 0,
             index,
         )
@@ -185,7 +228,7 @@ async def find_code(
     writer.line(
         f"**Best match:** {writer.cite(best)} — {best.title} ({label(system_of(best))}, {billable_words(best)})"
     )
-    missing = [axis for axis in axes if not _specified(axis, wanted)]
+    missing = [axis for axis in axes if not _specified(axis, wanted, description)]
     if axes:
         writer.line()
         writer.line("**What tells the candidates apart**")
@@ -202,8 +245,11 @@ async def find_code(
             + "; the catalog has a separate code for each, so the record must say which."
         )
         for axis in missing:
-            for value in list(axes[axis])[:2]:
-                writer.suggest(f"and {value}?" if axis != "encounter" else f"and for the {value}?")
+            for value, variant in list(axes[axis].items())[:2]:
+                if axis in PCS_AXES.values():
+                    writer.suggest(f"What is {variant.code}?")
+                else:
+                    writer.suggest(f"and {value}?" if axis != "encounter" else f"and for the {value}?")
     if not heading.billable and code_key(best.code).startswith(code_key(heading.code)) and not axes:
         await _list_below(writer, catalog, heading, best)
     # Other candidates must share half the description's words: a search hit that matched one word

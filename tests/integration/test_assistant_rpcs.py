@@ -148,6 +148,17 @@ async def test_a_procedure_in_plain_words_finds_its_pcs_code(assistant, token):
     response = await ask(assistant, token, "PCS code for laparoscopic cholecystectomy")
 
     assert cited(response)[0] == "0FT44ZZ"
+    assert "- Approach (5th character): Open Approach `0FT40ZZ`" in response.answer
+    assert "Missing detail" not in response.answer  # "laparoscopic" is the approach
+
+
+async def test_a_procedure_without_its_approach_is_asked_for_it(assistant, token):
+    response = await ask(
+        assistant, token, "PCS code for insertion of an endotracheal airway into the trachea"
+    )
+
+    assert "**Missing detail:** the question does not say the approach" in response.answer
+    assert {"0BH17EZ", "0BH18EZ"} <= set(cited(response))
 
 
 # -- pairs and sequencing ----------------------------------------------------------------------------

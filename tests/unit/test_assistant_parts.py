@@ -7,7 +7,7 @@ import re
 import pytest
 from medcode.lookup.v1 import lookup_pb2
 
-from services.assistant.code_axes import fit, read_axes, word_overlap
+from services.assistant.code_axes import extra_words, fit, read_axes, word_overlap
 from services.assistant.compose_find import axes_of_variants
 from services.assistant.compose_guidance import conventions_asked, load_conventions, root_operation_name
 from services.assistant.conversations import ConversationStore
@@ -243,3 +243,35 @@ def test_a_model_url_needs_a_model_name_and_an_http_scheme():
         {"MEDCODE_LLM_URL": "http://127.0.0.1:8000/v1/", "MEDCODE_LLM_MODEL": "m", "MEDCODE_LLM_API_KEY": "k"}
     )
     assert (ready.llm_url, ready.llm_model, ready.llm_api_key) == ("http://127.0.0.1:8000/v1", "m", "k")
+
+
+def test_titles_that_add_fewer_words_of_their_own_are_nearer_the_description():
+    assert extra_words("COVID-19", "COVID-19") == 0
+    assert extra_words("COVID-19", "Post COVID-19 condition, unspecified") == 2
+    assert (
+        extra_words("stage 4 pressure ulcer of sacral region", "Pressure ulcer of sacral region, stage 4")
+        == 0
+    )
+
+
+def _pcs(code: str, title: str) -> lookup_pb2.Code:
+    return lookup_pb2.Code(system=lookup_pb2.CODE_SYSTEM_ICD10PCS, code=code, title=title, billable=True)
+
+
+def test_pcs_variants_differ_by_approach_device_and_qualifier_named_from_their_titles():
+    family = [
+        _pcs("0DTJ0ZZ", "Resection of Appendix, Open Approach"),
+        _pcs("0DTJ4ZZ", "Resection of Appendix, Percutaneous Endoscopic Approach"),
+        _pcs("0DTJ4ZG", "Resection of Appendix, Percutaneous Endoscopic Approach, Hand-Assisted"),
+    ]
+
+    axes = axes_of_variants(family[1], family)
+
+    assert {value: c.code for value, c in axes["approach"].items()} == {
+        "Open Approach": "0DTJ0ZZ",
+        "Percutaneous Endoscopic Approach": "0DTJ4ZZ",
+    }
+    assert {value: c.code for value, c in axes["qualifier"].items()} == {
+        "none (Z)": "0DTJ4ZZ",
+        "Hand-Assisted": "0DTJ4ZG",
+    }
