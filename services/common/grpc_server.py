@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
+from services.common import metrics
 from services.common.telemetry import spans_exported
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,11 @@ async def start_server(
     if trace_calls is None:
         trace_calls = spans_exported()
     server = grpc.aio.server(
-        interceptors=[*([aio_server_interceptor()] if trace_calls else []), *interceptors],
+        interceptors=[
+            *([aio_server_interceptor()] if trace_calls else []),
+            *metrics.server_interceptors(),
+            *interceptors,
+        ],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

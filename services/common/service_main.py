@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from services.common.grpc_server import Finalizer, RunningServer, serve_until_signal
 from services.common.logs import configure_logging
+from services.common.metrics import start_metrics_endpoint
 from services.common.settings import Settings, SettingsError
 from services.common.telemetry import configure_tracing
 
@@ -64,7 +65,8 @@ def run_service(
 async def _serve(name: str, start: Start, settings: Settings, own: list[object]) -> None:
     configure_logging(name, settings.log_level)
     tracer_provider = configure_tracing(f"medcode-{name}")
-    finalizers: list[Finalizer] = []
+    metrics_endpoint = start_metrics_endpoint(name)
+    finalizers: list[Finalizer] = [metrics_endpoint.stop] if metrics_endpoint else []
     try:
         running = await start(settings, *own, finalizers)
     except BaseException:

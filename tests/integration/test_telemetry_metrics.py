@@ -56,7 +56,6 @@ async def test_calls_are_counted_by_method_and_status_and_timed(tmp_path, endpoi
         lambda server: None,
         [SERVICE_NAME],
         generic_handlers=[build_handler(AccountsServicer(accounts))],
-        interceptors=metrics.server_interceptors(),
         trace_calls=False,
     )
     before = scrape(endpoint)
