@@ -89,7 +89,12 @@ def test_a_taken_port_stops_the_service_with_a_clear_message(catalog_engine):
             "MEDCODE_LOOKUP_ADDR": address,
         }
         result = subprocess.run(
-            [sys.executable, "-m", "services.lookup"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "services.lookup"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 2
     assert f"could not bind {address}" in result.stderr and "Traceback" not in result.stderr
