@@ -49,14 +49,11 @@ test-unit: setup ## Only the unit tests (no servers, seconds)
 bench: setup ## Run the benchmarks in tests/perf and print the figures for BENCHMARKS.md
 	$(PY) -m pytest tests/perf -s -p no:cacheprovider
 
-lint: setup tools ## ruff, buf lint and buf's breaking-change check against the previous commit
+lint: setup tools ## ruff, buf lint, and buf's breaking-change check of every protos change in history
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(BUF) lint protos
-	@if git cat-file -e HEAD~1:protos/buf.yaml 2>/dev/null; then \
-		echo "$(BUF) breaking protos --against .git#ref=HEAD~1,subdir=protos"; \
-		$(BUF) breaking protos --against '.git#ref=HEAD~1,subdir=protos'; \
-	else echo "buf breaking: no earlier protos to compare with"; fi
+	bash scripts/buf_breaking.sh $(BUF)
 
 clean: ## Remove the data dir (the catalog and databases) and caches
 	rm -rf var .pytest_cache .ruff_cache
