@@ -8,7 +8,7 @@ BUF := node_modules/.bin/buf
 export MEDCODE_DATA_DIR ?= $(CURDIR)/var
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools protos catalog run test test-unit test-integration bench lint clean
+.PHONY: help setup tools protos catalog run test test-unit bench lint clean traces
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
