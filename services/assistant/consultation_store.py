@@ -27,11 +27,12 @@ from services.assistant.consultation_tables import (
     consultations,
     outbox,
 )
+from services.common import event_names
 from services.common.outbox import add_event
 from services.common.transactions import write_transaction
 
 # The subject the worker consumes (medcode.<area>.<event>.v1; the stream takes medcode.>).
-CONSULTATION_REQUESTED = "medcode.assistant.consultation_requested.v1"
+CONSULTATION_REQUESTED = event_names.CONSULTATION_REQUESTED
 
 
 @dataclass(frozen=True)

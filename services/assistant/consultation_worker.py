@@ -35,9 +35,9 @@ from services.common import event_names, nats_client
 
 log = logging.getLogger(__name__)
 
-WORKER_DURABLE = "consultation-worker"
+WORKER_DURABLE = event_names.CONSULTATION_WORKER_DURABLE
 # Events the worker can never apply; outside its filter so that they never come back to it.
-WORKER_DEAD_LETTERS = "medcode.dlq.consultation_worker.v1"
+WORKER_DEAD_LETTERS = event_names.CONSULTATION_WORKER_DEAD_LETTERS
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,17 @@ PAGE_VIEWED = "medcode.meter.page_viewed.v1"
 QUESTION_ASKED = "medcode.meter.question_asked.v1"
 ACCOUNT_REGISTERED = "medcode.accounts.registered.v1"
 PLAN_CHANGED = "medcode.accounts.plan_changed.v1"
+CONSULTATION_REQUESTED = "medcode.assistant.consultation_requested.v1"
 
 # The meter: a durable pull consumer shared by every accounts replica.
 METER_DURABLE = "meter"
 METER_SUBJECTS = ("medcode.meter.>", "medcode.accounts.>")
 # Events the meter can never apply; outside METER_SUBJECTS so that they never loop back to it.
 METER_DEAD_LETTERS = "medcode.dlq.meter.v1"
+
+# The consultation worker (in the assistant): answers and mails each requested consultation once.
+CONSULTATION_WORKER_DURABLE = "consultation-worker"
+CONSULTATION_WORKER_DEAD_LETTERS = "medcode.dlq.consultation_worker.v1"
 
 # Message headers. Nats-Msg-Id is JetStream's own: it drops a repeat inside the duplicate window.
 MSG_ID = "Nats-Msg-Id"
