@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 # Bump when the tables or the stored payloads change shape: a rebuild then replaces everything.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -62,7 +62,9 @@ codes = Table(
     Column("payload", LargeBinary, nullable=False),  # the serialized medcode.lookup.v1.Code, FULL view
     UniqueConstraint("system", "code_key", name="uq_codes_system_code_key"),
 )
-Index("ix_codes_system_parent", codes.c.system, codes.c.parent)
+# Children in publication order straight from the index (with (system, parent) alone the planner
+# preferred walking the whole system by position: 1.8 s for the children of E11).
+Index("ix_codes_system_parent_position", codes.c.system, codes.c.parent, codes.c.position)
 Index("ix_codes_system_position", codes.c.system, codes.c.position)
 
 crosswalks = Table(

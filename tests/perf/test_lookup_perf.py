@@ -201,6 +201,25 @@ async def test_search_latency_and_throughput(lookup_process):
         )
 
 
+async def test_list_children_latency(lookup_process):
+    _, port, _ = lookup_process
+    parents = [
+        ("", pb.CODE_SYSTEM_ICD10CM),
+        ("E11", pb.CODE_SYSTEM_ICD10CM),
+        ("S52.521", pb.CODE_SYSTEM_ICD10CM),
+        ("E08-E13", pb.CODE_SYSTEM_ICD10CM),
+        ("0DT", pb.CODE_SYSTEM_ICD10PCS),
+        ("47", pb.CODE_SYSTEM_ICD9PCS),
+    ]
+    requests = [
+        pb.ListChildrenRequest(system=system, code=code, page_size=20) for code, system in parents
+    ] * 100
+    _, latencies = await drive(port, requests, "ListChildren", 1)
+    print(
+        f"\nListChildren at concurrency 1 ({len(requests)} calls): p50 {pct(latencies, 50):.2f} ms  p99 {pct(latencies, 99):.2f} ms"
+    )
+
+
 def test_start_up_and_memory(catalog_engine, lookup_process):
     process, _, seconds = lookup_process
     print(
