@@ -100,6 +100,8 @@ class GatewaySettings:
     # Code pages are the same for everyone until the catalog changes: kept rendered for a while.
     page_cache_entries: int = 4096
     page_cache_seconds: float = 300.0
+    # Search pages likewise (popular queries repeat; rate limits are taken before the cache is read).
+    search_cache_entries: int = 2048
     # Re-opens of a page granted to the same token skip accounts for this long (0: ask every time).
     grant_cache_seconds: float = 60.0
     workers: int = 1
@@ -137,6 +139,7 @@ class GatewaySettings:
             cookie_secure=secure,
             page_cache_entries=_int(env, "MEDCODE_GATEWAY_PAGE_CACHE_ENTRIES", 4096),
             page_cache_seconds=_number(env, "MEDCODE_GATEWAY_PAGE_CACHE_SECONDS", 300.0, minimum=0),
+            search_cache_entries=_int(env, "MEDCODE_GATEWAY_SEARCH_CACHE_ENTRIES", 2048),
             grant_cache_seconds=_number(env, "MEDCODE_GATEWAY_GRANT_CACHE_SECONDS", 60.0, minimum=0),
             workers=_int(env, "MEDCODE_GATEWAY_WORKERS", 1, minimum=1),
         )

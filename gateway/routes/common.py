@@ -47,7 +47,7 @@ def code_key(code: str) -> str:
     return code.strip().upper().replace(".", "")
 
 
-def require_json_body(request: Request) -> None:
+async def require_json_body(request: Request) -> None:
     """Bodies are JSON: anything else is refused with 415 rather than parsed as something else."""
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()

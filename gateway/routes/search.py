@@ -10,11 +10,11 @@ from starlette.responses import Response
 
 from gateway import convert
 from gateway.clients import LOOKUP
-from gateway.context import GatewayDep
+from gateway.context import Gateway
 from gateway.errors import Problem
 from gateway.problems import AUTH_OPTIONAL, problem_responses
 from gateway.ratelimit import retry_after
-from gateway.routes.common import PageSize, PageToken, json_response
+from gateway.routes.common import JSON_MEDIA, PageSize, PageToken, to_json_text
 from gateway.schemas import MAX_QUERY_LENGTH, SearchPage, SystemName
 from gateway.sessions import credential
 
@@ -43,7 +43,6 @@ def _rate_limited(wait: float, whose: str) -> Problem:
     responses=problem_responses(401, 429),
 )
 async def search(
-    gw: GatewayDep,
     request: Request,
     q: Annotated[
         str,
@@ -63,6 +62,8 @@ async def search(
     page_size: PageSize = 20,
     page_token: PageToken = "",
 ) -> Response:
+    # A hot route: its shared parts are taken directly, not through the dependency solver.
+    gw: Gateway = request.app.state.gateway
     address_wait = gw.search_by_address.take(request.state.caller.address)
     if address_wait:
         raise _rate_limited(address_wait, "address")
@@ -71,22 +72,27 @@ async def search(
         principal_wait = gw.search_by_principal.take(found.token)
         if principal_wait:
             raise _rate_limited(principal_wait, "account or guest")
-    answer = await gw.clients.call(
-        LOOKUP,
-        "SearchCodes",
-        lookup_pb2.SearchCodesRequest(
-            query=q,
-            systems=[convert.SYSTEM_ENUM[s.value] for s in system or ()],
-            billable_only=billable,
-            page_size=page_size,
-            page_token=page_token,
-        ),
-        field_names=FIELD_NAMES,
-    )
-    return json_response(
-        {
-            "results": [convert.summary(result.code) for result in answer.results],
-            "next_page_token": answer.next_page_token,
-            "total_size": answer.total_size,
-        }
-    )
+    key = (q, tuple(sorted(s.value for s in system or ())), billable, page_size, page_token)
+    body = gw.searches.get(key)
+    if body is None:
+        answer = await gw.clients.call(
+            LOOKUP,
+            "SearchCodes",
+            lookup_pb2.SearchCodesRequest(
+                query=q,
+                systems=[convert.SYSTEM_ENUM[name] for name in key[1]],
+                billable_only=billable,
+                page_size=page_size,
+                page_token=page_token,
+            ),
+            field_names=FIELD_NAMES,
+        )
+        body = to_json_text(
+            {
+                "results": [convert.summary(result.code) for result in answer.results],
+                "next_page_token": answer.next_page_token,
+                "total_size": answer.total_size,
+            }
+        )
+        gw.searches.put(key, body)
+    return Response(body, media_type=JSON_MEDIA)

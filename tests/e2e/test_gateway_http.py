@@ -261,10 +261,6 @@ async def test_readiness_health_and_metrics(platform, new_address):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lookup's ListCategoryCodes joins codes on (system, code) without an index: 8-17 s a call",
-)
 async def test_the_codes_of_a_clinical_category_answer_within_the_deadline(platform, new_address):
     async with client_for(platform, new_address()) as client:
         answer = await client.get("/v1/clinical-categories/END002/codes")

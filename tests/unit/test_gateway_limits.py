@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.answer_cache import AnswerCache
 from gateway.grant_cache import GrantCache
-from gateway.page_cache import PageCache
 from gateway.ratelimit import TokenBuckets, retry_after
 from gateway.settings import RateLimit
 
@@ -97,13 +97,19 @@ def test_grants_stay_bounded_in_tokens_and_codes():
     assert grants.granted("token-49", "icd10cm", "A00") is None
 
 
-def test_pages_expire_and_the_least_recently_used_go_first():
+def test_answers_expire_and_the_least_recently_used_go_first():
     clock = Clock()
-    pages = PageCache(max_entries=2, ttl_seconds=300, clock=clock)
-    pages.put("icd10cm", "E119", ("E11.9", b"{}"))
-    pages.put("icd10cm", "E1165", ("E11.65", b"{}"))
-    assert pages.get("icd10cm", "E119") == ("E11.9", b"{}")
-    pages.put("icd10cm", "I10", ("I10", b"{}"))
-    assert pages.get("icd10cm", "E1165") is None  # least recently used
+    pages = AnswerCache(max_entries=2, ttl_seconds=300, clock=clock)
+    pages.put(("icd10cm", "E119"), ("E11.9", b"{}"))
+    pages.put(("icd10cm", "E1165"), ("E11.65", b"{}"))
+    assert pages.get(("icd10cm", "E119")) == ("E11.9", b"{}")
+    pages.put(("icd10cm", "I10"), ("I10", b"{}"))
+    assert pages.get(("icd10cm", "E1165")) is None  # least recently used
     clock.now += 301
-    assert pages.get("icd10cm", "E119") is None
+    assert pages.get(("icd10cm", "E119")) is None
+
+
+def test_a_cache_without_room_or_time_keeps_nothing():
+    for cache in (AnswerCache(0, 300, clock=Clock()), AnswerCache(10, 0, clock=Clock())):
+        cache.put("q", b"{}")
+        assert cache.get("q") is None and len(cache) == 0
