@@ -43,8 +43,8 @@ def _signed_in(request: Request, answer) -> Response:
     summary="Register: a free account and a session",
     description=(
         "The password needs at least 12 characters and must not be a common one. A guest's cookie, if "
-        "any, becomes the account (its views count). The session token comes in the body (for "
-        "`Authorization: Bearer`) and in the cookie (for browsers)."
+        "any, is handed over: the account grows from that guest, whose token stops working. The "
+        "session token comes in the body (for `Authorization: Bearer`) and in the cookie (for browsers)."
     ),
     dependencies=[Depends(require_json_body)],
     responses={201: {"headers": SET_COOKIE}, **problem_responses(403, 409, 413, 415, 429)},
