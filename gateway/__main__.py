@@ -45,7 +45,7 @@ def worker_app() -> FastAPI:
     return create_app(settings, finalizers=[tracer_provider.shutdown])
 
 
-def uvicorn_config(settings: GatewaySettings, grace_seconds: int) -> uvicorn.Config:
+def uvicorn_config(settings: GatewaySettings) -> uvicorn.Config:
     host, _, port = settings.http_addr.rpartition(":")
     return uvicorn.Config(
         "gateway.__main__:worker_app",
@@ -62,7 +62,7 @@ def uvicorn_config(settings: GatewaySettings, grace_seconds: int) -> uvicorn.Con
         log_config=None,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=5,
-        timeout_graceful_shutdown=grace_seconds,
+        timeout_graceful_shutdown=settings.grace_seconds,
         backlog=2048,
     )
 
@@ -75,11 +75,10 @@ def run() -> int:
         print(f"gateway: cannot start: {error}", file=sys.stderr)
         return 2
     configure_gateway_logging(common.log_level)
-    grace = int(os.environ.get("MEDCODE_GATEWAY_GRACE_SECONDS", "10") or 10)
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its counters here; /metrics in any worker adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="medcode-gateway-metrics-")
-    server = uvicorn.Server(uvicorn_config(settings, grace))
+    server = uvicorn.Server(uvicorn_config(settings))
     try:
         if settings.workers > 1:
             from uvicorn.supervisors import Multiprocess

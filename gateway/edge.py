@@ -149,7 +149,7 @@ class Edge:
             if not content_length.isdigit():
                 return Problem(400, "CONTENT_LENGTH_INVALID", "Content-Length is not a number of bytes")
             if int(content_length) > settings.max_body_bytes:
-                return _too_large(settings.max_body_bytes)
+                return body_too_large(settings.max_body_bytes)
         return None
 
     def _bounded(self, scope, receive):
@@ -172,12 +172,8 @@ class Edge:
         await response(scope, _no_body, send)
 
 
-def _too_large(limit: int) -> Problem:
-    return Problem(413, "BODY_TOO_LARGE", f"the request body exceeds {limit} bytes")
-
-
 def body_too_large(limit: int) -> Problem:
-    return _too_large(limit)
+    return Problem(413, "BODY_TOO_LARGE", f"the request body exceeds {limit} bytes")
 
 
 async def _no_body():

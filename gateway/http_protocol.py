@@ -7,6 +7,7 @@ the limit, so that the parser never holds more than the limit and one read.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 
@@ -29,16 +30,17 @@ TOO_LARGE_BODY = (
 )
 
 
+@functools.cache
 def max_head_bytes() -> int:
+    """The limit, from the same variable the settings read (workers are separate processes)."""
     raw = os.environ.get(MAX_HEAD_BYTES_ENV, "").strip()
     return (int(raw) if raw.isdigit() else DEFAULT_MAX_HEAD_BYTES) + REQUEST_LINE_ALLOWANCE
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    max_head = max_head_bytes()
-
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.max_head = max_head_bytes()
         self._head_bytes = 0
         self._in_head = True
 

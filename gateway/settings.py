@@ -105,6 +105,8 @@ class GatewaySettings:
     # Re-opens of a page granted to the same token skip accounts for this long (0: ask every time).
     grant_cache_seconds: float = 60.0
     workers: int = 1
+    # SIGTERM lets in-flight requests end for this long.
+    grace_seconds: int = 10
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> GatewaySettings:
@@ -142,4 +144,5 @@ class GatewaySettings:
             search_cache_entries=_int(env, "MEDCODE_GATEWAY_SEARCH_CACHE_ENTRIES", 2048),
             grant_cache_seconds=_number(env, "MEDCODE_GATEWAY_GRANT_CACHE_SECONDS", 60.0, minimum=0),
             workers=_int(env, "MEDCODE_GATEWAY_WORKERS", 1, minimum=1),
+            grace_seconds=_int(env, "MEDCODE_GATEWAY_GRACE_SECONDS", 10),
         )

@@ -35,7 +35,7 @@ JSON_MEDIA = "application/json"
 def json_response(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """JSON written once, without a second pass through the response model (hot routes)."""
     return Response(
-        json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
+        to_json_text(payload),
         status_code=status_code,
         media_type=JSON_MEDIA,
         headers=headers,
