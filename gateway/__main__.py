@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import tempfile
 
@@ -75,9 +76,11 @@ def run() -> int:
         print(f"gateway: cannot start: {error}", file=sys.stderr)
         return 2
     configure_gateway_logging(common.log_level)
+    metrics_dir = None
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its counters here; /metrics in any worker adds them all up.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="medcode-gateway-metrics-")
+        metrics_dir = tempfile.mkdtemp(prefix="medcode-gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     server = uvicorn.Server(uvicorn_config(settings))
     try:
         if settings.workers > 1:
@@ -92,6 +95,9 @@ def run() -> int:
     except OSError as error:
         print(f"gateway: cannot start: {error}", file=sys.stderr)
         return 2
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0 if server.started or settings.workers > 1 else 2
 
 
