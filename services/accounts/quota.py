@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.accounts import events
+from services.accounts.errors import InvalidArgument
 from services.accounts.plans import Period, Plan, period_of
 from services.accounts.sessions import GUEST_KIND, Principal
 from services.accounts.tables import address_counters, view_counters, view_grants, view_requests
@@ -134,6 +135,13 @@ def authorize_view(
         STORED_ANSWER, {"principal_id": principal.id, "request_id": view.request_id}
     ).first()
     if stored is not None:
+        if stored.code_key is not None and (stored.system, stored.code_key) != (view.system, view.code_key):
+            raise InvalidArgument(
+                "request_id",
+                f"request_id {view.request_id!r} was used for {stored.system} {stored.code_key}: "
+                "use a new request_id for each page (reuse one only to retry the same page)",
+                reason="REQUEST_ID_REUSED",
+            )
         return ViewDecision(
             stored.allowed,
             stored.reason,
@@ -157,6 +165,8 @@ def authorize_view(
             "plan": decision.plan,
             "period_end": decision.period_end,
             "answered_at": now,
+            "system": view.system,
+            "code_key": view.code_key,
         },
     )
     return decision

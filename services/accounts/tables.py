@@ -136,6 +136,10 @@ view_requests = Table(
     Column("plan", String(16), nullable=False),
     Column("period_end", UtcDateTime, nullable=False),
     Column("answered_at", UtcDateTime, nullable=False, index=True),
+    # The page the answer was for: a request id replayed for another code is refused (null on
+    # answers stored before migration 0003).
+    Column("system", String(16), nullable=True),
+    Column("code_key", String(32), nullable=True),
 )
 
 # Assistant questions asked per account and UTC day: AuthorizeQuestion's conditional upsert is the lock.

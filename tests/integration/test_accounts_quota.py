@@ -100,12 +100,26 @@ async def test_the_same_request_id_twice_is_one_grant_with_the_same_answer(accou
     request_id = str(uuid.uuid4())
 
     first = await accounts.view(account.session_token, "I10", request_id)
-    again = await accounts.view(account.session_token, "I10", request_id)
-    # Even a retry that names another code gets the first answer: the request id decides.
-    other_code = await accounts.view(account.session_token, "J45.909", request_id)
+    again = await accounts.view(account.session_token, "i10", request_id)
 
     assert first.allowed and first.reason == pb.VIEW_REASON_GRANTED and first.remaining == 4
-    assert again == first and other_code == first
+    assert again == first
+    assert grants(accounts, account.account.id) == 1
+    assert len(page_viewed_events(accounts, account.account.id)) == 1
+
+
+async def test_a_request_id_replayed_for_another_code_is_refused(accounts):
+    account = await accounts.account()
+    request_id = str(uuid.uuid4())
+    await accounts.view(account.session_token, "I10", request_id)
+
+    # The stored answer was for I10: it must not open J45.909's page.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await accounts.view(account.session_token, "J45.909", request_id)
+
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(refused.value).reason == "REQUEST_ID_REUSED"
+    assert "new request_id" in refused.value.details()
     assert grants(accounts, account.account.id) == 1
     assert len(page_viewed_events(accounts, account.account.id)) == 1
 
