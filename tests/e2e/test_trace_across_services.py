@@ -144,15 +144,25 @@ def platform(receiver, nats, catalog_engine, tmp_path_factory) -> Iterator[Platf
         running.stop()
 
 
-def one_trace(receiver: OtlpReceiver, trace_id: str, root_parent: str = "") -> list[ReceivedSpan]:
-    """The trace's spans once its root (the span whose parent is `root_parent`) and the meter's are in.
+def one_trace(
+    receiver: OtlpReceiver, trace_id: str, services: set[str], root_parent: str = ""
+) -> list[ReceivedSpan]:
+    """The trace's spans once its root, the meter's span and a span of each of `services` are in,
+    and every span's parent has arrived.
 
-    Processes export on their own schedule: the meter's span may come before the gateway's.
+    Processes export on their own schedule: the meter's span may come before the gateway's, and a
+    busy lookup's after both.
     """
 
     def complete(spans: list[ReceivedSpan]) -> bool:
         mine = [s for s in spans if s.trace_id == trace_id]
-        return any(s.kind == "consumer" for s in mine) and any(s.parent_id == root_parent for s in mine)
+        ids = {s.span_id for s in mine}
+        return (
+            any(s.kind == "consumer" for s in mine)
+            and any(s.parent_id == root_parent for s in mine)
+            and services <= {s.service for s in mine}
+            and all(s.parent_id in ids or s.parent_id == root_parent for s in mine)
+        )
 
     return [s for s in receiver.wait_for(complete, timeout=30) if s.trace_id == trace_id]
 
@@ -221,8 +231,9 @@ def test_a_code_page_opened_over_http_is_one_trace_from_the_gateway_to_the_meter
     )
 
     assert page.status_code == 200, page.text
-    spans = one_trace(receiver, trace_id, root_parent=caller_span)
-    assert {s.service for s in spans} == {"medcode-gateway", "medcode-lookup", "medcode-accounts"}
+    expected = {"medcode-gateway", "medcode-lookup", "medcode-accounts"}
+    spans = one_trace(receiver, trace_id, expected, root_parent=caller_span)
+    assert {s.service for s in spans} == expected
     (request,) = [s for s in spans if s.parent_id == caller_span]
     assert (request.service, request.kind) == ("medcode-gateway", "server")
     assert request.attributes["http.route"] == "/v1/codes/{system}/{code}"
@@ -265,9 +276,10 @@ async def test_a_code_page_opened_over_grpc_is_one_trace_down_to_the_meter(platf
             assert grant.allowed
     provider.shutdown()
 
-    spans = one_trace(receiver, format(page.get_span_context().trace_id, "032x"))
+    expected = {"medcode-e2e-client", "medcode-lookup", "medcode-accounts"}
+    spans = one_trace(receiver, format(page.get_span_context().trace_id, "032x"), expected)
 
-    assert {s.service for s in spans} == {"medcode-e2e-client", "medcode-lookup", "medcode-accounts"}
+    assert {s.service for s in spans} == expected
     (root,) = [s for s in spans if not s.parent_id]
     assert (root.service, root.kind, root.name) == ("medcode-e2e-client", "server", "open a code page")
     client_calls = sorted(s.name for s in spans if s.service == "medcode-e2e-client" and s.kind == "client")
