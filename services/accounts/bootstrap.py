@@ -46,7 +46,7 @@ async def start_accounts(
     try:
         if nats_url:
             from services.accounts.meter import start_meter
-            from services.common.outbox import start_outbox_relay
+            from services.common.outbox_relay import start_outbox_relay
 
             relay = await start_outbox_relay(
                 engine, outbox, nats_url, name="accounts-outbox", write_transaction=write_transaction

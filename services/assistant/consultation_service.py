@@ -27,7 +27,7 @@ from services.assistant.consultations import Consultations
 from services.assistant.mail import MailSettings, transport_for
 from services.assistant.migrate import current_revision, upgrade_to_head
 from services.common.db import create_db_engine
-from services.common.outbox import OutboxRelay, start_outbox_relay
+from services.common.outbox_relay import OutboxRelay, start_outbox_relay
 from services.common.settings import Settings
 from services.common.transactions import write_transaction
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from services.accounts import tables
 from services.common import event_names, nats_client
-from services.common.outbox import add_event, start_outbox_relay
+from services.common.outbox import add_event
+from services.common.outbox_relay import start_outbox_relay
 from tests.support.events import engine as engine
 from tests.support.events import eventually, page_viewed, unpublished, write_page_view
 from tests.support.events import js as js

@@ -12,7 +12,7 @@ from services.accounts.meter import start_meter
 from services.accounts.transactions import write_transaction
 from services.common import event_names
 from services.common.db import create_db_engine
-from services.common.outbox import start_outbox_relay
+from services.common.outbox_relay import start_outbox_relay
 from tests.support.events import (
     eventually,
     postgres_schema,

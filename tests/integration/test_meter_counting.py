@@ -14,7 +14,8 @@ from sqlalchemy import select
 from services.accounts import tables
 from services.accounts.meter import start_meter
 from services.common import event_names
-from services.common.outbox import add_event, start_outbox_relay
+from services.common.outbox import add_event
+from services.common.outbox_relay import start_outbox_relay
 from tests.support.events import engine as engine
 from tests.support.events import eventually, page_viewed, registered, usage_totals
 from tests.support.events import nats_server as nats_server

@@ -18,7 +18,7 @@ from services.accounts import tables
 from services.accounts.meter import MeterConsumer, start_meter
 from services.common import event_names
 from services.common.db import create_db_engine
-from services.common.outbox import start_outbox_relay
+from services.common.outbox_relay import start_outbox_relay
 from tests.support.events import engine as engine
 from tests.support.events import eventually, unpublished, usage_totals, write_page_view
 from tests.support.events import nats_server as nats_server

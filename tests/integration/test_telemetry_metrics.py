@@ -18,7 +18,7 @@ from services.accounts.server import SERVICE_NAME, AccountsServicer, build_handl
 from services.accounts.use_cases import Accounts
 from services.common import metrics
 from services.common.grpc_server import start_server
-from services.common.outbox import start_outbox_relay
+from services.common.outbox_relay import start_outbox_relay
 from tests.support.accounts_server import ADDRESS, ICD10CM, settings
 from tests.support.events import eventually, sqlite_accounts, write_page_view
 from tests.support.nats_server import NatsServer

@@ -22,7 +22,8 @@ from services.accounts.meter import start_meter
 from services.accounts.transactions import write_transaction
 from services.common import event_names
 from services.common.db import create_db_engine
-from services.common.outbox import add_event, start_outbox_relay
+from services.common.outbox import add_event
+from services.common.outbox_relay import start_outbox_relay
 from tests.support.events import page_viewed, postgres_schema, postgres_unreachable, sqlite_accounts
 from tests.support.nats_server import NatsServer
 
