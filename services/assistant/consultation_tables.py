@@ -8,39 +8,19 @@ relay (services/common/outbox.py) expects.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     Column,
-    DateTime,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 
-
-class UtcDateTime(TypeDecorator):
-    """DateTime(timezone=True) that always reads back aware UTC (SQLite keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass an aware UTC datetime")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from services.common.db import UtcDateTime
+from services.common.outbox import outbox_table
 
 metadata = MetaData(
     naming_convention={
@@ -92,19 +72,4 @@ consultations = Table(
 )
 
 # The contract with the outbox relay (names and columns as services/common/outbox.py uses them).
-outbox = Table(
-    "outbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("subject", String(200), nullable=False),
-    Column("event_type", String(200), nullable=False),
-    Column("payload", LargeBinary, nullable=False),
-    Column("traceparent", String(100), nullable=True),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True),
-    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
-    Column("claimed_until", DateTime(timezone=True), nullable=True),
-    Column("last_error", Text, nullable=True),
-    Index("ix_outbox_published_at_id", "published_at", "id"),
-)
+outbox = outbox_table(metadata)

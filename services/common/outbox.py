@@ -18,12 +18,51 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import Message
 from opentelemetry import propagate
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from services.common import event_names
 
 log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table every service that publishes events keeps in its own database (the relay's contract)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("subject", String(200), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("traceparent", String(100), nullable=True),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+        Column("claimed_until", DateTime(timezone=True), nullable=True),
+        Column("last_error", Text, nullable=True),
+        Index("ix_outbox_published_at_id", "published_at", "id"),
+    )
+
 
 _SUBJECT = re.compile(r"medcode(\.[a-z0-9_]+)+")
 MAX_EVENT_ID = 36
