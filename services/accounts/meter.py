@@ -313,22 +313,9 @@ class Meter:
 
     async def _declare(self):
         assert self._js is not None
-        failures = 0
-        while True:
-            try:
-                await nats_client.ensure_stream(self._js, self.stream_limits)
-                await nats_client.ensure_consumer(self._js, event_names.STREAM, self.consumer.config())
-                return await self._js.pull_subscribe_bind(
-                    durable=event_names.METER_DURABLE, stream=event_names.STREAM
-                )
-            except Exception as error:  # JetStream not ready yet, or NATS went away again
-                failures += 1
-                delay = min(10.0, 0.5 * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
-                log.warning(
-                    "meter cannot declare its stream and consumer yet",
-                    extra={"error": repr(error), "retry_in_seconds": round(delay, 2)},
-                )
-                await asyncio.sleep(delay)
+        return await nats_client.bind_durable_consumer(
+            self._js, event_names.METER_DURABLE, self.consumer.config(), self.stream_limits, "meter"
+        )
 
     async def _handle(self, message: Msg) -> None:
         headers = dict(message.headers or {})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -213,3 +214,24 @@ async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerCon
                 extra={"stream": stream, "consumer": config.durable_name, "changes": changes},
             )
     return info
+
+
+async def bind_durable_consumer(
+    js: JetStreamContext, durable: str, config: ConsumerConfig, limits: StreamLimits, who: str
+) -> JetStreamContext.PullSubscription:
+    """Declare the stream and a durable pull consumer, then bind to it; retried with back-off while
+    JetStream is not ready (a consumer starts before NATS, or NATS goes away again)."""
+    failures = 0
+    while True:
+        try:
+            await ensure_stream(js, limits)
+            await ensure_consumer(js, event_names.STREAM, config)
+            return await js.pull_subscribe_bind(durable=durable, stream=event_names.STREAM)
+        except Exception as error:  # retried: the caller's task owns the loop and stops it
+            failures += 1
+            delay = min(10.0, 0.5 * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+            log.warning(
+                f"{who} cannot declare its stream and consumer yet",
+                extra={"error": repr(error), "retry_in_seconds": round(delay, 2)},
+            )
+            await asyncio.sleep(delay)
